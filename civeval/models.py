@@ -1,0 +1,257 @@
+"""The vocabulary of DOMAIN.md as pydantic models.
+
+Models refer to units and point types by name, as the workbooks people write do; the store keeps ids.
+
+Names follow DOMAIN.md ("Words for the code"); every enum carries its Chinese label so that
+import, export and the interface speak the same words.
+"""
+
+from __future__ import annotations
+
+from enum import Enum
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+
+class LabelledEnum(str, Enum):
+    """A str enum whose members have a Chinese label (``.label``) and accepted synonyms."""
+
+    @property
+    def label(self) -> str:
+        return _LABELS[type(self).__name__][self.value][0]
+
+    @classmethod
+    def labels(cls) -> list[str]:
+        return [m.label for m in cls]
+
+    @classmethod
+    def parse(cls, text: str) -> LabelledEnum | None:
+        """The member named by a label, a synonym or the English value; None when unknown."""
+        key = text.strip().lower()
+        for member in cls:
+            if key == member.value or key in (s.lower() for s in _LABELS[cls.__name__][member.value]):
+                return member
+        return None
+
+
+class Method(LabelledEnum):
+    field = "field"
+    materials = "materials"
+    survey = "survey"
+    simulation = "simulation"
+
+
+class ScoringMode(LabelledEnum):
+    pass_fail = "pass_fail"
+    graded = "graded"
+    deduction = "deduction"
+
+
+class Responsibility(LabelledEnum):
+    custodian = "custodian"  # 属地/包保: the point's custodian unit answers
+    lead = "lead"  # 行业: the standard's lead unit answers
+
+
+class Veto(LabelledEnum):
+    none = "none"
+    zero_item = "zero_item"
+    alert = "alert"
+
+
+class Severity(LabelledEnum):
+    immediate = "immediate"
+    urgent = "urgent"
+    normal = "normal"
+    serious = "serious"
+    complex = "complex"
+
+
+class UnitKind(LabelledEnum):
+    department = "department"
+    street = "street"
+    town = "town"
+    community = "community"
+    work_group = "work_group"
+    other = "other"
+
+
+# value -> (label, synonyms...). The first entry is the label shown and exported.
+_LABELS: dict[str, dict[str, tuple[str, ...]]] = {
+    "Method": {
+        "field": ("实地考察", "实地", "实地测评", "实地察看"),
+        "materials": ("材料审核", "网上申报", "材料", "网上材料审核", "资料审核"),
+        "survey": ("问卷调查", "问卷", "入户调查"),
+        "simulation": ("模拟测试", "电话测试", "电话调查", "实景模拟", "电话/实景模拟", "暗访测试"),
+    },
+    "ScoringMode": {
+        "pass_fail": ("符合/不符合", "符合不符合", "是否符合", "达标/不达标", "二值"),
+        "graded": ("等级", "等级评定", "ABCD", "A/B/C/D"),
+        "deduction": ("扣分", "按处扣分", "每处扣分"),
+    },
+    "Responsibility": {
+        "custodian": ("属地", "包保", "属地/包保", "点位包保单位"),
+        "lead": ("行业", "牵头单位", "行业主管"),
+    },
+    "Veto": {
+        "none": ("否", "无", "不否决"),
+        "zero_item": ("本项归零", "是", "一票否决", "归零"),
+        "alert": ("专项预警", "预警"),
+    },
+    "Severity": {
+        "immediate": ("立行立改", "立即", "当日"),
+        "urgent": ("紧急",),
+        "normal": ("一般",),
+        "serious": ("较重", "较难"),
+        "complex": ("复杂", "长期"),
+    },
+    "UnitKind": {
+        "department": ("部门", "县直部门", "市直部门", "单位"),
+        "street": ("街道",),
+        "town": ("镇", "乡镇", "乡"),
+        "community": ("社区", "村", "村居", "社区/村"),
+        "work_group": ("工作组", "专项组", "组"),
+        "other": ("其他",),
+    },
+}
+
+# Default rectification deadline in days for each severity (configurable per deployment; a
+# standard may also override it with its own deadline_days).
+DEFAULT_DEADLINE_DAYS: dict[Severity, int] = {
+    Severity.immediate: 0,
+    Severity.urgent: 2,
+    Severity.normal: 3,
+    Severity.serious: 7,
+    Severity.complex: 15,
+}
+
+# Graded scoring: share of full marks for each grade.
+GRADE_FACTORS: dict[str, float] = {"A": 1.0, "B": 0.66, "C": 0.33, "D": 0.0}
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", use_enum_values=False)
+
+
+class PointType(_Model):
+    code: str
+    name: str
+    description: str = ""
+
+
+class Standard(_Model):
+    """测评标准: the unit that gets scored."""
+
+    code: str
+    text: str
+    methods: list[Method] = Field(min_length=1)
+    full_marks: float = Field(ge=0)
+    scoring_mode: ScoringMode = ScoringMode.pass_fail
+    per_instance: float | None = Field(default=None, ge=0)  # deduction per problem instance
+    cap: float | None = Field(default=None, ge=0)  # most that deductions may take off
+    point_types: list[str] = Field(default_factory=list)  # point type names
+    lead_unit: str | None = None  # unit name
+    supporting_units: list[str] = Field(default_factory=list)
+    responsibility: Responsibility = Responsibility.custodian
+    veto: Veto = Veto.none
+    instructions: str = ""  # 操作提示
+    severity: Severity = Severity.normal
+    deadline_days: int | None = Field(default=None, ge=0)  # overrides the severity's default
+
+    @model_validator(mode="after")
+    def _check(self) -> Standard:
+        if self.scoring_mode is ScoringMode.deduction and (self.per_instance is None or self.cap is None):
+            raise ValueError("扣分方式须填写每处扣分和扣分上限")
+        if Method.field in self.methods and not self.point_types:
+            raise ValueError("实地考察标准须填写点位类型")
+        return self
+
+    @property
+    def is_field(self) -> bool:
+        return Method.field in self.methods
+
+    def default_deadline_days(self, table: dict[Severity, int] | None = None) -> int:
+        if self.deadline_days is not None:
+            return self.deadline_days
+        return (table or DEFAULT_DEADLINE_DAYS)[self.severity]
+
+
+class Item(_Model):
+    """测评内容."""
+
+    code: str
+    name: str
+    indicator: str | None = None  # code of the indicator it sits under, if any
+    standards: list[Standard] = Field(min_length=1)
+
+
+class Indicator(_Model):
+    """测评指标: an optional level between category and item."""
+
+    code: str
+    name: str
+
+
+class Category(_Model):
+    """测评项目."""
+
+    code: str
+    name: str
+    indicators: list[Indicator] = Field(default_factory=list)
+    items: list[Item] = Field(min_length=1)
+
+
+class EvaluationIndex(_Model):
+    """测评体系: one named, versioned edition (county edition, prefecture edition, a city's own)."""
+
+    name: str
+    version: str
+    year: int
+    edition: str = ""  # e.g. 县级 / 地级 / 自定义
+    description: str = ""
+    point_types: list[PointType] = Field(default_factory=list)
+    categories: list[Category] = Field(min_length=1)
+
+    @field_validator("name", "version")
+    @classmethod
+    def _not_blank(cls, v: str) -> str:
+        if not v.strip():
+            raise ValueError("不能为空")
+        return v.strip()
+
+    def standards(self) -> list[tuple[Category, Item, Standard]]:
+        return [(c, i, s) for c in self.categories for i in c.items for s in i.standards]
+
+    def standard(self, code: str) -> Standard | None:
+        return next((s for _, _, s in self.standards() if s.code == code), None)
+
+    @property
+    def title(self) -> str:
+        return f"{self.name}（{self.version}）"
+
+
+class Unit(_Model):
+    """单位: department, street/town, community or work group."""
+
+    code: str
+    name: str
+    kind: UnitKind = UnitKind.department
+    parent: str | None = None  # parent unit name
+    contact: str = ""
+    phone: str = ""
+    active: bool = True
+
+
+class Point(_Model):
+    """点位: a field inspection point in the register."""
+
+    code: str
+    name: str
+    point_type: str  # point type name
+    street: str | None = None  # street/town unit name (属地)
+    address: str = ""
+    lat: float | None = Field(default=None, ge=-90, le=90)
+    lon: float | None = Field(default=None, ge=-180, le=180)
+    custodian_unit: str | None = None  # unit name (包保单位)
+    road_chief_unit: str | None = None  # unit name (路长单位)
+    owner_leader: str = ""  # the city leader who "owns" the point
+    active: bool = True

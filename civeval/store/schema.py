@@ -1,0 +1,152 @@
+"""Tables (SQLAlchemy 2 Core). Changes to these go with an Alembic migration in ``migrations/versions``."""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+metadata = sa.MetaData(
+    naming_convention={
+        "ix": "ix_%(column_0_label)s",
+        "uq": "uq_%(table_name)s_%(column_0_name)s",
+        "ck": "ck_%(table_name)s_%(constraint_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+units = sa.Table(
+    "units",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("code", sa.String(64), nullable=False, unique=True),
+    sa.Column("name", sa.String(200), nullable=False, unique=True),
+    sa.Column("kind", sa.String(20), nullable=False),
+    sa.Column("parent_id", sa.Integer, sa.ForeignKey("units.id")),
+    sa.Column("contact", sa.String(100), nullable=False, server_default=""),
+    sa.Column("phone", sa.String(50), nullable=False, server_default=""),
+    sa.Column("active", sa.Boolean, nullable=False, server_default=sa.true()),
+)
+
+point_types = sa.Table(
+    "point_types",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("code", sa.String(64), nullable=False, unique=True),
+    sa.Column("name", sa.String(100), nullable=False, unique=True),
+    sa.Column("description", sa.Text, nullable=False, server_default=""),
+)
+
+points = sa.Table(
+    "points",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("code", sa.String(64), nullable=False, unique=True),
+    sa.Column("name", sa.String(200), nullable=False),
+    sa.Column("point_type_id", sa.Integer, sa.ForeignKey("point_types.id"), nullable=False, index=True),
+    sa.Column("street_id", sa.Integer, sa.ForeignKey("units.id"), index=True),
+    sa.Column("address", sa.String(300), nullable=False, server_default=""),
+    sa.Column("lat", sa.Float),
+    sa.Column("lon", sa.Float),
+    sa.Column("custodian_unit_id", sa.Integer, sa.ForeignKey("units.id"), index=True),
+    sa.Column("road_chief_unit_id", sa.Integer, sa.ForeignKey("units.id")),
+    sa.Column("owner_leader", sa.String(100), nullable=False, server_default=""),
+    sa.Column("active", sa.Boolean, nullable=False, server_default=sa.true()),
+)
+
+indexes = sa.Table(
+    "indexes",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("name", sa.String(200), nullable=False),
+    sa.Column("version", sa.String(50), nullable=False),
+    sa.Column("year", sa.Integer, nullable=False),
+    sa.Column("edition", sa.String(50), nullable=False, server_default=""),
+    sa.Column("description", sa.Text, nullable=False, server_default=""),
+    sa.Column("created_at", sa.DateTime, nullable=False, server_default=sa.func.current_timestamp()),
+    sa.UniqueConstraint("name", "version", name="uq_indexes_name_version"),
+)
+
+categories = sa.Table(
+    "categories",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("index_id", sa.Integer, sa.ForeignKey("indexes.id", ondelete="CASCADE"), nullable=False, index=True),
+    sa.Column("code", sa.String(64), nullable=False),
+    sa.Column("name", sa.String(200), nullable=False),
+    sa.Column("position", sa.Integer, nullable=False),
+    sa.UniqueConstraint("index_id", "code", name="uq_categories_index_code"),
+)
+
+indicators = sa.Table(
+    "indicators",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("index_id", sa.Integer, sa.ForeignKey("indexes.id", ondelete="CASCADE"), nullable=False, index=True),
+    sa.Column("category_id", sa.Integer, sa.ForeignKey("categories.id", ondelete="CASCADE"), nullable=False),
+    sa.Column("code", sa.String(64), nullable=False),
+    sa.Column("name", sa.String(200), nullable=False),
+    sa.Column("position", sa.Integer, nullable=False),
+    sa.UniqueConstraint("index_id", "code", name="uq_indicators_index_code"),
+)
+
+items = sa.Table(
+    "items",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("index_id", sa.Integer, sa.ForeignKey("indexes.id", ondelete="CASCADE"), nullable=False, index=True),
+    sa.Column("category_id", sa.Integer, sa.ForeignKey("categories.id", ondelete="CASCADE"), nullable=False),
+    sa.Column("indicator_id", sa.Integer, sa.ForeignKey("indicators.id", ondelete="CASCADE")),
+    sa.Column("code", sa.String(64), nullable=False),
+    sa.Column("name", sa.String(300), nullable=False),
+    sa.Column("position", sa.Integer, nullable=False),
+    sa.UniqueConstraint("index_id", "code", name="uq_items_index_code"),
+)
+
+standards = sa.Table(
+    "standards",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("index_id", sa.Integer, sa.ForeignKey("indexes.id", ondelete="CASCADE"), nullable=False, index=True),
+    sa.Column("item_id", sa.Integer, sa.ForeignKey("items.id", ondelete="CASCADE"), nullable=False, index=True),
+    sa.Column("code", sa.String(64), nullable=False),
+    sa.Column("text", sa.Text, nullable=False),
+    sa.Column("methods", sa.JSON, nullable=False),
+    sa.Column("full_marks", sa.Float, nullable=False),
+    sa.Column("scoring_mode", sa.String(20), nullable=False),
+    sa.Column("per_instance", sa.Float),
+    sa.Column("cap", sa.Float),
+    sa.Column("responsibility", sa.String(20), nullable=False),
+    sa.Column("veto", sa.String(20), nullable=False),
+    sa.Column("instructions", sa.Text, nullable=False, server_default=""),
+    sa.Column("severity", sa.String(20), nullable=False),
+    sa.Column("deadline_days", sa.Integer),
+    sa.Column("position", sa.Integer, nullable=False),
+    sa.UniqueConstraint("index_id", "code", name="uq_standards_index_code"),
+)
+
+standard_point_types = sa.Table(
+    "standard_point_types",
+    metadata,
+    sa.Column("standard_id", sa.Integer, sa.ForeignKey("standards.id", ondelete="CASCADE"), primary_key=True),
+    sa.Column("point_type_id", sa.Integer, sa.ForeignKey("point_types.id"), primary_key=True, index=True),
+    sa.Column("position", sa.Integer, nullable=False),
+)
+
+# role: "lead" (牵头) or "support" (配合)
+standard_units = sa.Table(
+    "standard_units",
+    metadata,
+    sa.Column("standard_id", sa.Integer, sa.ForeignKey("standards.id", ondelete="CASCADE"), primary_key=True),
+    sa.Column("unit_id", sa.Integer, sa.ForeignKey("units.id"), primary_key=True, index=True),
+    sa.Column("role", sa.String(10), nullable=False),
+    sa.Column("position", sa.Integer, nullable=False),
+)
+
+# Point types an index itself declares (its 点位类型 sheet), in its order.
+index_point_types = sa.Table(
+    "index_point_types",
+    metadata,
+    sa.Column("index_id", sa.Integer, sa.ForeignKey("indexes.id", ondelete="CASCADE"), primary_key=True),
+    sa.Column("point_type_id", sa.Integer, sa.ForeignKey("point_types.id"), primary_key=True),
+    sa.Column("position", sa.Integer, nullable=False),
+)
