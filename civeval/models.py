@@ -8,12 +8,12 @@ import, export and the interface speak the same words.
 
 from __future__ import annotations
 
-from enum import Enum
+from enum import StrEnum
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 
-class LabelledEnum(str, Enum):
+class LabelledEnum(StrEnum):
     """A str enum whose members have a Chinese label (``.label``) and accepted synonyms."""
 
     @property
