@@ -1,0 +1,3 @@
+from civeval.cli import main
+
+raise SystemExit(main())

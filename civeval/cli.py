@@ -1,0 +1,250 @@
+"""`python -m civeval …`: a thin layer over the library. Every command takes --db URL (default: the embedded SQLite)."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+import sqlalchemy as sa
+
+from civeval.store import default_url, open_engine, repo
+
+
+class CliError(Exception):
+    """A failure to report in one Chinese line, exit status 1."""
+
+
+def _engine(args: argparse.Namespace) -> sa.Engine:
+    return open_engine(args.db)
+
+
+def _find_index_id(engine: sa.Engine, ref: str) -> int:
+    """An index named by id, by name, or by ``name:version``."""
+    with engine.connect() as conn:
+        infos = repo.list_indexes(conn)
+    if ref.isdigit() and any(i.id == int(ref) for i in infos):
+        return int(ref)
+    name, _, version = ref.partition(":")
+    matches = [i for i in infos if i.name == name and (not version or i.version == version)]
+    if len(matches) == 1:
+        return matches[0].id
+    if not matches:
+        known = "；".join(f"{i.id}={i.name}:{i.version}" for i in infos) or "无"
+        raise CliError(f"找不到测评体系“{ref}”。已有：{known}")
+    raise CliError(f"“{ref}”对应多个版本，请写成 名称:版本 或编号")
+
+
+# --- commands ----------------------------------------------------------------------------------
+
+
+def cmd_init(args: argparse.Namespace) -> None:
+    engine = _engine(args)
+    with engine.connect() as conn:
+        counts = repo.count_rows(conn)
+    print(f"数据库已就绪：{engine.url.render_as_string(hide_password=True)}")
+    print(
+        f"测评体系 {counts['indexes']} 套，测评标准 {counts['standards']} 条，单位 {counts['units']} 个，"
+        f"点位类型 {counts['point_types']} 类，点位 {counts['points']} 个"
+    )
+
+
+def cmd_criteria_validate(args: argparse.Namespace) -> None:
+    from civeval import criteria
+    from civeval.workbook import WorkbookInvalid
+
+    engine = _engine(args)
+    with engine.connect() as conn:
+        known_units = repo.unit_names(conn)
+        known_types = set(repo.point_type_ids(conn))
+    try:
+        result = criteria.read_index(Path(args.file), known_units=known_units, known_point_types=known_types)
+    except WorkbookInvalid as e:
+        for p in e.problems:
+            print(p)
+        raise SystemExit(1) from None
+    idx = result.index
+    print(
+        f"{args.file}: 有效。{idx.title}：测评项目 {len(idx.categories)} 个，"
+        f"测评内容 {sum(len(c.items) for c in idx.categories)} 项，测评标准 {len(idx.standards())} 条"
+    )
+
+
+def cmd_criteria_import(args: argparse.Namespace) -> None:
+    from civeval import criteria
+    from civeval.workbook import WorkbookInvalid
+
+    try:
+        index_id, idx = criteria.import_index(_engine(args), Path(args.file), replace=args.replace)
+    except WorkbookInvalid as e:
+        for p in e.problems:
+            print(p)
+        print("未导入任何内容。", file=sys.stderr)
+        raise SystemExit(1) from None
+    except repo.StoreError as e:
+        raise CliError(f"{e}。未导入任何内容。") from None
+    print(f"已导入 {idx.title}（编号 {index_id}）：测评标准 {len(idx.standards())} 条")
+
+
+def cmd_criteria_export(args: argparse.Namespace) -> None:
+    from civeval import criteria
+
+    engine = _engine(args)
+    index_id = _find_index_id(engine, args.index)
+    criteria.export_index(engine, index_id, Path(args.out))
+    print(f"已导出到 {args.out}")
+
+
+def cmd_criteria_template(args: argparse.Namespace) -> None:
+    from civeval import criteria
+
+    criteria.write_template(Path(args.out))
+    print(f"已写出测评体系模板 {args.out}")
+
+
+def cmd_criteria_list(args: argparse.Namespace) -> None:
+    with _engine(args).connect() as conn:
+        infos = repo.list_indexes(conn)
+    if not infos:
+        print("尚无测评体系。用 `python -m civeval criteria import 文件.xlsx` 导入。")
+    for i in infos:
+        print(f"{i.id}\t{i.name}\t{i.version}\t{i.year}\t{i.edition}\t测评标准 {i.n_standards} 条")
+
+
+def _register_commands(kind: str) -> dict[str, Callable[[argparse.Namespace], None]]:
+    """import / export / template for the unit or point register (same shape for both)."""
+    from civeval import registers
+
+    label = {"units": "单位", "points": "点位"}[kind]
+
+    def do_import(args: argparse.Namespace) -> None:
+        from civeval.workbook import WorkbookInvalid
+
+        try:
+            added, updated = getattr(registers, f"import_{kind}")(_engine(args), Path(args.file))
+        except WorkbookInvalid as e:
+            for p in e.problems:
+                print(p)
+            print("未导入任何内容。", file=sys.stderr)
+            raise SystemExit(1) from None
+        except repo.StoreError as e:
+            raise CliError(f"{e}。未导入任何内容。") from None
+        print(f"{label}：新增 {added} 个，更新 {updated} 个")
+
+    def do_export(args: argparse.Namespace) -> None:
+        n = getattr(registers, f"export_{kind}")(_engine(args), Path(args.out))
+        print(f"已导出{label} {n} 个到 {args.out}")
+
+    def do_template(args: argparse.Namespace) -> None:
+        getattr(registers, f"write_{kind}_template")(Path(args.out))
+        print(f"已写出{label}模板 {args.out}")
+
+    return {"import": do_import, "export": do_export, "template": do_template}
+
+
+def cmd_demo(args: argparse.Namespace) -> None:
+    from civeval import demo
+
+    engine = _engine(args)
+    with engine.connect() as conn:
+        empty = demo.is_empty(conn)
+    if not empty:
+        if args.if_empty:
+            print("数据库已有数据，未装入演示城市。")
+            return
+        raise CliError("数据库已有数据，演示城市只能装入空数据库（可用 --db 指定另一个数据库）")
+    added = demo.build_demo(engine, seed=args.seed, scale=args.scale)
+    print(
+        f"已装入演示城市（种子 {args.seed}，规模 {args.scale}）：街道/镇 {added['streets']} 个，"
+        f"社区/村 {added['communities']} 个，单位共 {added['units']} 个，点位 {added['points']} 个，"
+        f"测评标准 {added['standards']} 条"
+    )
+
+
+# --- parser ------------------------------------------------------------------------------------
+
+
+def build_parser() -> argparse.ArgumentParser:
+    db_help = f"数据库 URL（默认：环境变量 CIVEVAL_DATABASE_URL，或 {default_url()}）"
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--db", metavar="URL", default=None, help=db_help)
+
+    parser = argparse.ArgumentParser(
+        prog="python -m civeval", description="civeval：文明城市测评 测评体系、点位、测评与整改", parents=[common]
+    )
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    p = sub.add_parser("init", parents=[common], help="创建或升级数据库，显示其中的数据量")
+    p.set_defaults(func=cmd_init)
+
+    crit = sub.add_parser("criteria", parents=[common], help="测评体系：校验、导入、导出、模板、列表")
+    csub = crit.add_subparsers(dest="action", required=True, metavar="ACTION")
+    p = csub.add_parser("validate", parents=[common], help="校验测评体系文件（.xlsx 或 .yaml），逐条列出问题")
+    p.add_argument("file", help="测评体系文件")
+    p.set_defaults(func=cmd_criteria_validate)
+    p = csub.add_parser("import", parents=[common], help="校验并导入测评体系；有任何问题则不导入")
+    p.add_argument("file", help="测评体系文件（.xlsx 或 .yaml）")
+    p.add_argument("--replace", action="store_true", help="替换同名同版本的测评体系")
+    p.set_defaults(func=cmd_criteria_import)
+    p = csub.add_parser("export", parents=[common], help="导出测评体系到 .xlsx 或 .yaml")
+    p.add_argument("index", help="测评体系编号、名称，或 名称:版本")
+    p.add_argument("out", help="输出文件（.xlsx 或 .yaml）")
+    p.set_defaults(func=cmd_criteria_export)
+    p = csub.add_parser("template", parents=[common], help="写出空白测评体系模板（含示例行、下拉选项、填写说明）")
+    p.add_argument("out", help="输出文件 .xlsx")
+    p.set_defaults(func=cmd_criteria_template)
+    p = csub.add_parser("list", parents=[common], help="列出已导入的测评体系")
+    p.set_defaults(func=cmd_criteria_list)
+
+    for kind, label in (("units", "单位"), ("points", "点位")):
+        reg = sub.add_parser(kind, parents=[common], help=f"{label}名录：导入、导出、模板")
+        rsub = reg.add_subparsers(dest="action", required=True, metavar="ACTION")
+        p = rsub.add_parser("import", parents=[common], help=f"校验并导入{label}名录；有任何问题则不导入")
+        p.add_argument("file", help=f"{label}名录 .xlsx")
+        p.set_defaults(kind=kind, action_name="import")
+        p = rsub.add_parser("export", parents=[common], help=f"导出{label}名录到 .xlsx")
+        p.add_argument("out", help="输出文件 .xlsx")
+        p.set_defaults(kind=kind, action_name="export")
+        p = rsub.add_parser("template", parents=[common], help=f"写出空白{label}名录模板")
+        p.add_argument("out", help="输出文件 .xlsx")
+        p.set_defaults(kind=kind, action_name="template")
+
+    p = sub.add_parser("demo", parents=[common], help="向空数据库装入示例测评体系和演示城市")
+    p.add_argument("--seed", type=int, default=1, help="随机种子：同一种子得到同一城市（默认 1）")
+    p.add_argument(
+        "--scale", choices=["county", "city"], default="county", help="county：县级约 400 个点位；city：地级约 6000 个"
+    )
+    p.add_argument("--if-empty", action="store_true", help="数据库非空时不报错，直接跳过")
+    p.set_defaults(func=cmd_demo)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    # Options given before the sub-command still count (`--db URL criteria list`).
+    if args.db is None:
+        args.db = _pre_db(argv)
+    try:
+        if hasattr(args, "action_name"):
+            _register_commands(args.kind)[args.action_name](args)
+        else:
+            args.func(args)
+    except CliError as e:
+        print(f"错误：{e}", file=sys.stderr)
+        return 1
+    except FileNotFoundError as e:
+        print(f"错误：找不到文件 {e.filename}", file=sys.stderr)
+        return 1
+    return 0
+
+
+def _pre_db(argv: Sequence[str] | None) -> str | None:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    for i, a in enumerate(argv):
+        if a == "--db" and i + 1 < len(argv):
+            return argv[i + 1]
+        if a.startswith("--db="):
+            return a.split("=", 1)[1]
+    return None
