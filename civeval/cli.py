@@ -9,6 +9,7 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
+from civeval.models import Actor
 from civeval.store import default_url, open_engine, repo
 
 
@@ -18,6 +19,11 @@ class CliError(Exception):
 
 def _engine(args: argparse.Namespace) -> sa.Engine:
     return open_engine(args.db)
+
+
+# The CLI runs on the server, by whoever operates the database: it acts as the system, with an
+# administrator's rights, and says so in every audit entry it causes.
+CLI_ACTOR = Actor.system("命令行")
 
 
 def _find_index_id(engine: sa.Engine, ref: str) -> int:
@@ -76,7 +82,7 @@ def cmd_criteria_import(args: argparse.Namespace) -> None:
     from civeval.workbook import WorkbookInvalid
 
     try:
-        index_id, idx = criteria.import_index(_engine(args), Path(args.file), replace=args.replace)
+        index_id, idx = criteria.import_index(_engine(args), CLI_ACTOR, Path(args.file), replace=args.replace)
     except WorkbookInvalid as e:
         for p in e.problems:
             print(p)
@@ -92,7 +98,7 @@ def cmd_criteria_export(args: argparse.Namespace) -> None:
 
     engine = _engine(args)
     index_id = _find_index_id(engine, args.index)
-    criteria.export_index(engine, index_id, Path(args.out))
+    criteria.export_index(engine, CLI_ACTOR, index_id, Path(args.out))
     print(f"已导出到 {args.out}")
 
 
@@ -122,7 +128,7 @@ def _register_commands(kind: str) -> dict[str, Callable[[argparse.Namespace], No
         from civeval.workbook import WorkbookInvalid
 
         try:
-            added, updated = getattr(registers, f"import_{kind}")(_engine(args), Path(args.file))
+            added, updated = getattr(registers, f"import_{kind}")(_engine(args), CLI_ACTOR, Path(args.file))
         except WorkbookInvalid as e:
             for p in e.problems:
                 print(p)
@@ -133,7 +139,7 @@ def _register_commands(kind: str) -> dict[str, Callable[[argparse.Namespace], No
         print(f"{label}：新增 {added} 个，更新 {updated} 个")
 
     def do_export(args: argparse.Namespace) -> None:
-        n = getattr(registers, f"export_{kind}")(_engine(args), Path(args.out))
+        n = getattr(registers, f"export_{kind}")(_engine(args), CLI_ACTOR, Path(args.out))
         print(f"已导出{label} {n} 个到 {args.out}")
 
     def do_template(args: argparse.Namespace) -> None:

@@ -19,7 +19,9 @@ import sqlalchemy as sa
 import yaml
 from pydantic import ValidationError
 
+from civeval import audit
 from civeval.models import (
+    Actor,
     Category,
     EvaluationIndex,
     Indicator,
@@ -35,6 +37,7 @@ from civeval.models import (
     UnitKind,
     Veto,
 )
+from civeval.permissions import Action, require
 from civeval.registers import (
     POINT_TYPE_COLUMNS,
     POINT_TYPES_SHEET,
@@ -1019,11 +1022,15 @@ def write_index(index: EvaluationIndex, path: str | Path, *, units: Sequence[Uni
         raise _unsupported(path)
 
 
-def import_index(engine: sa.Engine, path: str | Path, *, replace: bool = False) -> tuple[int, EvaluationIndex]:
+def import_index(
+    engine: sa.Engine, actor: Actor, path: str | Path, *, replace: bool = False
+) -> tuple[int, EvaluationIndex]:
     """Validate an index file against the store and store it (with the units of its 单位 sheet) in one
-    transaction. Raises WorkbookInvalid (or StoreError, e.g. the same name and version already stored,
-    unless ``replace``); nothing is stored then. Returns (index id, the index as stored)."""
-    with engine.begin() as conn:
+    transaction, as ``actor`` (who must be allowed to manage indexes). Raises WorkbookInvalid (or StoreError,
+    e.g. the same name and version already stored, unless ``replace``); nothing is stored then.
+    Returns (index id, the index as stored)."""
+    require(actor, Action.manage_index)
+    with audit.writing(engine, actor, context=f"导入测评体系 {Path(path).name}") as conn:
         existing = repo.list_units(conn)
         store_types = repo.list_point_types(conn)
         found = read_index(
@@ -1044,8 +1051,9 @@ def import_index(engine: sa.Engine, path: str | Path, *, replace: bool = False) 
     return index_id, index
 
 
-def export_index(engine: sa.Engine, index_id: int, path: str | Path) -> EvaluationIndex:
+def export_index(engine: sa.Engine, actor: Actor, index_id: int, path: str | Path) -> EvaluationIndex:
     """Write a stored index as .xlsx (its 单位 sheet holding the units it names, and their parents) or .yaml."""
+    require(actor, Action.view_index)
     with engine.connect() as conn:
         index = repo.load_index(conn, index_id)
         all_units = repo.list_units(conn)
@@ -1059,3 +1067,22 @@ def export_index(engine: sa.Engine, index_id: int, path: str | Path) -> Evaluati
             todo.append(parent)
     write_index(index, path, units=[u for u in all_units if u.name in wanted])
     return index
+
+
+# --- reading stored indexes (what the app calls) -----------------------------------------------
+
+
+def stored_indexes(conn: sa.Connection, actor: Actor) -> list[repo.IndexInfo]:
+    require(actor, Action.view_index)
+    return repo.list_indexes(conn)
+
+
+def stored_index(conn: sa.Connection, actor: Actor, index_id: int) -> EvaluationIndex:
+    require(actor, Action.view_index)
+    return repo.load_index(conn, index_id)
+
+
+def delete_index(engine: sa.Engine, actor: Actor, index_id: int, *, reason: str = "") -> None:
+    require(actor, Action.manage_index)
+    with audit.writing(engine, actor, context=f"删除测评体系 {index_id}", reason=reason) as conn:
+        repo.delete_index(conn, index_id)

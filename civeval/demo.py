@@ -15,7 +15,8 @@ from pathlib import Path
 import sqlalchemy as sa
 import yaml
 
-from civeval.models import EvaluationIndex, Point, Unit, UnitKind
+from civeval import audit
+from civeval.models import Actor, EvaluationIndex, Point, Unit, UnitKind
 from civeval.store import repo
 
 CRITERIA_DIR = Path(__file__).resolve().parents[1] / "criteria"
@@ -255,7 +256,7 @@ def build_demo(engine: sa.Engine, seed: int = 1, scale: str = "county") -> dict[
     rng = random.Random(f"{seed}:{scale}")
     index = load_sample_index()
     departments = load_sample_units()
-    with engine.begin() as conn:
+    with audit.writing(engine, Actor.system("演示数据"), context=f"演示城市 种子{seed} {scale}") as conn:
         if not is_empty(conn):
             raise repo.StoreError("数据库已有数据，演示城市只能装入空数据库")
         repo.save_units(conn, departments)

@@ -66,6 +66,14 @@ class Severity(LabelledEnum):
     complex = "complex"
 
 
+class Role(LabelledEnum):
+    admin = "admin"
+    inspector = "inspector"
+    liaison = "liaison"
+    coordinator = "coordinator"
+    leader = "leader"
+
+
 class UnitKind(LabelledEnum):
     department = "department"
     street = "street"
@@ -104,6 +112,13 @@ _LABELS: dict[str, dict[str, tuple[str, ...]]] = {
         "serious": ("较重", "较难"),
         "complex": ("复杂", "长期"),
     },
+    "Role": {
+        "admin": ("办公室管理员", "管理员", "创文办"),
+        "inspector": ("测评员", "督查员", "检查员"),
+        "liaison": ("单位联络员", "联络员"),
+        "coordinator": ("街道协调员", "协调员", "街道"),
+        "leader": ("领导", "指挥部领导", "分管领导"),
+    },
     "UnitKind": {
         "department": ("部门", "县直部门", "市直部门", "单位"),
         "street": ("街道",),
@@ -113,6 +128,12 @@ _LABELS: dict[str, dict[str, tuple[str, ...]]] = {
         "other": ("其他",),
     },
 }
+
+
+def register_labels(enum_name: str, labels: dict[str, tuple[str, ...]]) -> None:
+    """Give a LabelledEnum defined in another module its labels (value -> (label, synonyms...))."""
+    _LABELS[enum_name] = labels
+
 
 # Default rectification deadline in days for each severity (configurable per deployment; a
 # standard may also override it with its own deadline_days).
@@ -255,3 +276,42 @@ class Point(_Model):
     road_chief_unit: str | None = None  # unit name (路长单位)
     owner_leader: str = ""  # the city leader who "owns" the point
     active: bool = True
+
+
+class Grant(_Model):
+    """A role held city-wide (scope None) or within one unit (a street/town for a coordinator, a unit for a liaison)."""
+
+    role: Role
+    scope: str | None = None  # unit name
+
+    @property
+    def label(self) -> str:
+        return f"{self.role.label}（{self.scope}）" if self.scope else self.role.label
+
+
+class Actor(_Model):
+    """Who is acting: a logged-in user with their grants, or the system (user_id None: CLI, demo, import jobs)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    user_id: int | None
+    username: str
+    display_name: str = ""
+    grants: tuple[Grant, ...] = ()
+
+    @classmethod
+    def system(cls, what: str) -> Actor:
+        """The system acting on an operator's command: holds the administrator's rights."""
+        return cls(
+            user_id=None, username=f"system:{what}", display_name=f"系统（{what}）", grants=(Grant(role=Role.admin),)
+        )
+
+    @property
+    def name(self) -> str:
+        return self.display_name or self.username
+
+    def roles(self) -> set[Role]:
+        return {g.role for g in self.grants}
+
+    def scopes(self, role: Role) -> list[str | None]:
+        return [g.scope for g in self.grants if g.role is role]

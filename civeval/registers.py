@@ -11,10 +11,13 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import sqlalchemy as sa
 
-from civeval.models import Point, PointType, Unit, UnitKind
+from civeval import audit
+from civeval.models import Actor, Point, PointType, Unit, UnitKind
+from civeval.permissions import Action, reach, require
 from civeval.store import repo
 from civeval.workbook import (
     Book,
@@ -563,17 +566,19 @@ def write_points_template(path: str | Path) -> None:
 # --- store -------------------------------------------------------------------------------------
 
 
-def import_units(engine: sa.Engine, path: str | Path) -> tuple[int, int]:
+def import_units(engine: sa.Engine, actor: Actor, path: str | Path) -> tuple[int, int]:
     """Add or update (by code) the units of a units workbook, all or nothing. Returns (added, updated)."""
-    with engine.begin() as conn:
+    require(actor, Action.manage_units)
+    with audit.writing(engine, actor, context=f"导入单位 {Path(path).name}") as conn:
         units = read_units(path, existing=repo.list_units(conn))
         return repo.save_units(conn, units)
 
 
-def import_points(engine: sa.Engine, path: str | Path) -> tuple[int, int]:
+def import_points(engine: sa.Engine, actor: Actor, path: str | Path) -> tuple[int, int]:
     """Add or update (by code) the points of a points workbook (and the units and point types of its optional
     sheets), all or nothing. Returns the points (added, updated)."""
-    with engine.begin() as conn:
+    require(actor, Action.manage_points)
+    with audit.writing(engine, actor, context=f"导入点位 {Path(path).name}") as conn:
         known_types = [t.name for t in repo.list_point_types(conn)]
         f = read_points(path, units=repo.list_units(conn), point_types=known_types)
         if f.units:
@@ -583,19 +588,85 @@ def import_points(engine: sa.Engine, path: str | Path) -> tuple[int, int]:
         return repo.save_points(conn, f.points)
 
 
-def export_units(engine: sa.Engine, path: str | Path) -> int:
+def export_units(engine: sa.Engine, actor: Actor, path: str | Path) -> int:
     """Write every unit of the store as a units workbook. Returns how many."""
+    require(actor, Action.manage_units)
     with engine.connect() as conn:
         units = repo.list_units(conn)
     write_units(units, path)
     return len(units)
 
 
-def export_points(engine: sa.Engine, path: str | Path) -> int:
+def export_points(engine: sa.Engine, actor: Actor, path: str | Path) -> int:
     """Write every point of the store as a points workbook, with the point types they use. Returns how many."""
+    require(actor, Action.manage_points)
     with engine.connect() as conn:
         points = repo.list_points(conn)
         used = {p.point_type for p in points}
         types = [t for t in repo.list_point_types(conn) if t.name in used]
     write_points(points, path, point_types=types)
     return len(points)
+
+
+# --- scoped access (what the app and the CLI call) ---------------------------------------------
+
+
+def unit_subtree(units: Iterable[Unit], roots: Iterable[str]) -> set[str]:
+    """The named units and every unit under them (a street's communities)."""
+    children: dict[str, list[str]] = {}
+    for u in units:
+        if u.parent:
+            children.setdefault(u.parent, []).append(u.name)
+    out, todo = set(), list(roots)
+    while todo:
+        name = todo.pop()
+        if name not in out:
+            out.add(name)
+            todo.extend(children.get(name, []))
+    return out
+
+
+def point_units(point: Point) -> set[str]:
+    """The units a point belongs to, for scope checks: its street, custodian unit and road-chief unit."""
+    return {u for u in (point.street, point.custodian_unit, point.road_chief_unit) if u}
+
+
+def visible_points(conn: sa.Connection, actor: Actor, **filters: Any) -> list[Point]:
+    """The points of the register the actor may see (city-wide, or within their street or unit), filtered
+    as ``repo.list_points`` filters."""
+    require(actor, Action.view_points)
+    where = reach(actor, Action.view_points)
+    points = repo.list_points(conn, **filters)
+    if where is None:
+        return points
+    inside = unit_subtree(repo.list_units(conn), where)
+    return [p for p in points if point_units(p) & inside]
+
+
+def visible_units(conn: sa.Connection, actor: Actor) -> list[Unit]:
+    require(actor, Action.view_units)
+    return repo.list_units(conn)
+
+
+def save_point(engine: sa.Engine, actor: Actor, point: Point, *, reason: str = "") -> bool:
+    """Add or update one point (by code). Returns True when it was new."""
+    require(actor, Action.manage_points)
+    with audit.writing(engine, actor, context=f"编辑点位 {point.code}", reason=reason) as conn:
+        added, _ = repo.save_points(conn, [point])
+    return bool(added)
+
+
+def save_unit(engine: sa.Engine, actor: Actor, unit: Unit, *, reason: str = "") -> bool:
+    """Add or update one unit (by code). Returns True when it was new."""
+    require(actor, Action.manage_units)
+    with audit.writing(engine, actor, context=f"编辑单位 {unit.code}", reason=reason) as conn:
+        if unit.parent:
+            by_name = {u.name: u for u in repo.list_units(conn)}
+            seen, up = {unit.name}, unit.parent
+            while up:
+                if up in seen:
+                    raise repo.StoreError(f"单位“{unit.name}”的上级单位形成循环")
+                seen.add(up)
+                up = by_name[up].parent if up in by_name else None
+        added, _ = repo.save_units(conn, [unit])
+    return bool(added)

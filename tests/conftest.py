@@ -11,7 +11,11 @@ from pathlib import Path
 
 import pytest
 
+from civeval.models import Actor, Grant, Role
 from tests import pgserver
+
+# An administrator acting in tests that are not about permissions.
+ADMIN = Actor(user_id=None, username="test-admin", display_name="测试管理员", grants=(Grant(role=Role.admin),))
 
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 CHROMIUM = Path(os.environ.get("CIVEVAL_CHROMIUM", "/usr/bin/chromium"))

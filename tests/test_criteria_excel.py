@@ -8,7 +8,7 @@ import openpyxl
 import pytest
 import yaml
 
-from civeval import criteria
+from civeval import audit, criteria
 from civeval.criteria import (
     STANDARD_COLUMNS,
     export_index,
@@ -37,6 +37,7 @@ from civeval.models import (
 )
 from civeval.store import repo
 from civeval.workbook import WorkbookInvalid
+from tests.conftest import ADMIN
 
 CRITERIA_DIR = Path(__file__).resolve().parents[1] / "criteria"
 HEADERS = [c.header for c in STANDARD_COLUMNS]
@@ -577,7 +578,7 @@ def _rich_workbook(tmp_path, version="2024版") -> Path:
 
 
 def test_import_index_into_the_store(engine, tmp_path):
-    index_id, index = import_index(engine, _rich_workbook(tmp_path))
+    index_id, index = import_index(engine, ADMIN, _rich_workbook(tmp_path))
     assert index == rich_index()
     with engine.connect() as conn:
         assert repo.load_index(conn, index_id) == rich_index()
@@ -593,40 +594,40 @@ def test_broken_workbook_leaves_the_store_unchanged(engine, tmp_path):
     with engine.connect() as conn:
         before = repo.count_rows(conn)
     with pytest.raises(WorkbookInvalid, match=r"测评标准:R3:C10: 分值“二分”不是数字"):
-        import_index(engine, path)
+        import_index(engine, ADMIN, path)
     with engine.connect() as conn:
         assert repo.count_rows(conn) == before
         assert repo.list_units(conn) == []
 
 
 def test_same_name_and_version_twice_is_refused_and_stores_nothing(engine, tmp_path):
-    import_index(engine, _rich_workbook(tmp_path))
+    import_index(engine, ADMIN, _rich_workbook(tmp_path))
     with engine.connect() as conn:
         before = repo.count_rows(conn)
     with pytest.raises(repo.StoreError, match="已存在"):
-        import_index(engine, _rich_workbook(tmp_path))
+        import_index(engine, ADMIN, _rich_workbook(tmp_path))
     with engine.connect() as conn:
         assert repo.count_rows(conn) == before
-    import_index(engine, _rich_workbook(tmp_path), replace=True)
-    import_index(engine, _rich_workbook(tmp_path, "2025版"))
+    import_index(engine, ADMIN, _rich_workbook(tmp_path), replace=True)
+    import_index(engine, ADMIN, _rich_workbook(tmp_path, "2025版"))
     with engine.connect() as conn:
         assert [i.version for i in repo.list_indexes(conn)] == ["2024版", "2025版"]
 
 
 def test_units_known_to_the_store_need_no_units_sheet_and_export_round_trips(engine, tmp_path):
-    with engine.begin() as conn:
+    with audit.writing(engine, ADMIN) as conn:
         repo.save_units(conn, UNITS)
         repo.save_point_types(conn, [PointType(code="PT09", name="主次干道")])
     index = rich_index()
     index.point_types = index.point_types[:2]  # 主次干道 comes from the register
     path = tmp_path / "无单位表.xlsx"
     write_workbook(index, path)
-    index_id, stored = import_index(engine, path)
+    index_id, stored = import_index(engine, ADMIN, path)
     assert [t.name for t in stored.point_types] == ["农贸市场", "背街小巷", "主次干道"]
 
     for name in ("导出.xlsx", "导出.yaml"):
         out = tmp_path / name
-        export_index(engine, index_id, out)
+        export_index(engine, ADMIN, index_id, out)
         with engine.connect() as conn:
             stored = repo.load_index(conn, index_id)
         found = read_index(out, known_point_types=set())
@@ -639,7 +640,7 @@ def test_unknown_unit_in_the_store_import_is_located(engine, tmp_path):
     path = tmp_path / "无单位.xlsx"
     write_workbook(rich_index(), path)
     with pytest.raises(WorkbookInvalid) as info:
-        import_index(engine, path)
+        import_index(engine, ADMIN, path)
     assert "无单位.xlsx:测评标准:R2:C15: 牵头单位“县市场监督管理局”不在单位名录中，也不在“单位”表中" in [
         str(p) for p in info.value.problems
     ]

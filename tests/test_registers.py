@@ -5,6 +5,7 @@ from __future__ import annotations
 import openpyxl
 import pytest
 
+from civeval import audit
 from civeval.models import Point, PointType, Unit, UnitKind
 from civeval.registers import (
     POINT_COLUMNS,
@@ -22,6 +23,7 @@ from civeval.registers import (
 )
 from civeval.store import repo
 from civeval.workbook import WorkbookInvalid
+from tests.conftest import ADMIN
 
 UNIT_HEADERS = [c.header for c in UNIT_COLUMNS]
 POINT_HEADERS = [c.header for c in POINT_COLUMNS]
@@ -221,12 +223,12 @@ def test_missing_sheet_and_empty_sheet(tmp_path):
 def test_import_units_adds_then_updates_and_exports(engine, tmp_path):
     path = tmp_path / "单位.xlsx"
     write_units(UNITS, path)
-    assert import_units(engine, path) == (5, 0)
+    assert import_units(engine, ADMIN, path) == (5, 0)
     changed = [u.model_copy(update={"contact": "王五"}) if u.code == "S01" else u for u in UNITS]
     write_units([*changed, Unit(code="D20", name="县交通运输局")], path)
-    assert import_units(engine, path) == (1, 5)
+    assert import_units(engine, ADMIN, path) == (1, 5)
     out = tmp_path / "导出单位.xlsx"
-    assert export_units(engine, out) == 6
+    assert export_units(engine, ADMIN, out) == 6
     with engine.connect() as conn:
         stored = repo.list_units(conn)
     assert read_units(out) == stored
@@ -236,7 +238,7 @@ def test_import_units_adds_then_updates_and_exports(engine, tmp_path):
 def test_import_units_is_all_or_nothing(engine, tmp_path):
     good = tmp_path / "好.xlsx"
     write_units(UNITS[:2], good)
-    import_units(engine, good)
+    import_units(engine, ADMIN, good)
     bad = _book(
         tmp_path,
         "坏.xlsx",
@@ -244,7 +246,7 @@ def test_import_units_is_all_or_nothing(engine, tmp_path):
     )
     with engine.connect() as conn:
         before = repo.count_rows(conn)
-    assert _problems(lambda: import_units(engine, bad)) == [
+    assert _problems(lambda: import_units(engine, ADMIN, bad)) == [
         "坏.xlsx:单位:R3:C4: 上级单位“县政府”不存在（不在单位名录中，也不在本表中）"
     ]
     with engine.connect() as conn:
@@ -255,10 +257,10 @@ def test_import_units_is_all_or_nothing(engine, tmp_path):
 def test_import_points_with_its_sheets_updates_and_exports(engine, tmp_path):
     path = tmp_path / "点位.xlsx"
     write_points(POINTS, path, point_types=TYPES, units=UNITS)
-    assert import_points(engine, path) == (3, 0)
-    assert import_points(engine, path) == (0, 3)
+    assert import_points(engine, ADMIN, path) == (3, 0)
+    assert import_points(engine, ADMIN, path) == (0, 3)
     out = tmp_path / "导出点位.xlsx"
-    assert export_points(engine, out) == 3
+    assert export_points(engine, ADMIN, out) == 3
     with engine.connect() as conn:
         assert repo.list_points(conn) == POINTS
         units = repo.list_units(conn)
@@ -268,7 +270,7 @@ def test_import_points_with_its_sheets_updates_and_exports(engine, tmp_path):
 
 
 def test_import_points_unknown_custodian_unit_stores_nothing(engine, tmp_path):
-    with engine.begin() as conn:
+    with audit.writing(engine, ADMIN) as conn:
         repo.save_units(conn, UNITS)
     rows = [
         ["P1", "城关农贸市场", "农贸市场", "S01", None, None, None, "D19"],
@@ -281,7 +283,9 @@ def test_import_points_unknown_custodian_unit_stores_nothing(engine, tmp_path):
     )
     with engine.connect() as conn:
         before = repo.count_rows(conn)
-    assert _problems(lambda: import_points(engine, path)) == ["点位.xlsx:点位:R3:C8: 包保单位“县环保局”不在单位名录中"]
+    assert _problems(lambda: import_points(engine, ADMIN, path)) == [
+        "点位.xlsx:点位:R3:C8: 包保单位“县环保局”不在单位名录中"
+    ]
     with engine.connect() as conn:
         assert repo.count_rows(conn) == before
         assert repo.list_point_types(conn) == []

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 import sqlalchemy as sa
 
+from civeval import audit
 from civeval.models import (
     Category,
     EvaluationIndex,
@@ -22,6 +23,7 @@ from civeval.models import (
     Veto,
 )
 from civeval.store import migrations_current, repo
+from tests.conftest import ADMIN
 
 
 def small_index(version: str = "2024") -> EvaluationIndex:
@@ -104,7 +106,7 @@ def test_migrations_current_after_open(engine):
 
 def test_index_round_trip(engine):
     idx = small_index()
-    with engine.begin() as conn:
+    with audit.writing(engine, ADMIN) as conn:
         repo.save_units(conn, UNITS)
         index_id = repo.save_index(conn, idx)
     with engine.connect() as conn:
@@ -114,18 +116,18 @@ def test_index_round_trip(engine):
 
 
 def test_two_versions_side_by_side_and_duplicate_refused(engine):
-    with engine.begin() as conn:
+    with audit.writing(engine, ADMIN) as conn:
         repo.save_units(conn, UNITS)
         repo.save_index(conn, small_index("2024"))
         repo.save_index(conn, small_index("2025"))
-    with pytest.raises(repo.StoreError, match="已存在"), engine.begin() as conn:
+    with pytest.raises(repo.StoreError, match="已存在"), audit.writing(engine, ADMIN) as conn:
         repo.save_index(conn, small_index("2024"))
     with engine.connect() as conn:
         assert [i.version for i in repo.list_indexes(conn)] == ["2024", "2025"]
 
 
 def test_index_with_unknown_unit_refused_and_nothing_stored(engine):
-    with pytest.raises(repo.StoreError, match="市场监管局"), engine.begin() as conn:
+    with pytest.raises(repo.StoreError, match="市场监管局"), audit.writing(engine, ADMIN) as conn:
         repo.save_units(conn, UNITS[1:])
         repo.save_index(conn, small_index())
     with engine.connect() as conn:
@@ -133,7 +135,7 @@ def test_index_with_unknown_unit_refused_and_nothing_stored(engine):
 
 
 def test_units_and_points_round_trip_and_update(engine):
-    with engine.begin() as conn:
+    with audit.writing(engine, ADMIN) as conn:
         repo.save_units(conn, UNITS)
         repo.save_point_types(conn, small_index().point_types)
         p = Point(
@@ -149,7 +151,7 @@ def test_units_and_points_round_trip_and_update(engine):
             owner_leader="张副县长",
         )
         assert repo.save_points(conn, [p]) == (1, 0)
-    with engine.begin() as conn:
+    with audit.writing(engine, ADMIN) as conn:
         assert repo.get_point(conn, "P001") == p
         assert repo.list_units(conn) == sorted(UNITS, key=lambda u: u.code)
         assert repo.save_points(conn, [p.model_copy(update={"active": False})]) == (0, 1)

@@ -11,6 +11,8 @@ from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 
+from civeval import audit
+
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 EVALUATIONS_DIR = Path(os.environ.get("CIVEVAL_HOME", PROJECT_ROOT / "evaluations"))
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
@@ -49,8 +51,11 @@ def create_engine(url: str | None = None) -> sa.Engine:
             cur.execute("PRAGMA synchronous=NORMAL")
             cur.close()
 
+        audit.install(engine)
         return engine
-    return sa.create_engine(url, pool_pre_ping=True)
+    engine = sa.create_engine(url, pool_pre_ping=True)
+    audit.install(engine)
+    return engine
 
 
 def _alembic_config(connection: sa.Connection | None = None) -> Config:
@@ -64,6 +69,7 @@ def _alembic_config(connection: sa.Connection | None = None) -> Config:
 def migrate(engine: sa.Engine) -> None:
     """Apply every Alembic migration not yet applied (run on every start)."""
     with engine.begin() as conn:
+        conn.execution_options(audit_exempt=True)  # schema changes; data migrations log their own entries
         command.upgrade(_alembic_config(conn), "head")
 
 

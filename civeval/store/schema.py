@@ -150,3 +150,57 @@ index_point_types = sa.Table(
     sa.Column("point_type_id", sa.Integer, sa.ForeignKey("point_types.id"), primary_key=True),
     sa.Column("position", sa.Integer, nullable=False),
 )
+
+# --- accounts and audit (issue 3) ---------------------------------------------------------------
+
+users = sa.Table(
+    "users",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("username", sa.String(64), nullable=False, unique=True),
+    sa.Column("display_name", sa.String(100), nullable=False, server_default=""),
+    sa.Column("email", sa.String(200)),
+    sa.Column("phone", sa.String(50), nullable=False, server_default=""),
+    sa.Column("password_hash", sa.String(255), nullable=False),
+    sa.Column("must_change_password", sa.Boolean, nullable=False, server_default=sa.false()),
+    sa.Column("active", sa.Boolean, nullable=False, server_default=sa.true()),
+    sa.Column("failed_attempts", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("locked_until", sa.DateTime),
+    sa.Column("last_login_at", sa.DateTime),
+    sa.Column("created_at", sa.DateTime, nullable=False, server_default=sa.func.current_timestamp()),
+)
+
+# A role held by a user, city-wide (scope_unit_id NULL) or within one unit (a street, a department).
+role_grants = sa.Table(
+    "role_grants",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("user_id", sa.Integer, sa.ForeignKey("users.id", ondelete="CASCADE"), nullable=False, index=True),
+    sa.Column("role", sa.String(20), nullable=False),
+    sa.Column("scope_unit_id", sa.Integer, sa.ForeignKey("units.id")),
+    sa.UniqueConstraint("user_id", "role", "scope_unit_id", name="uq_role_grants_user_role_scope"),
+)
+
+# Append-only: the store refuses UPDATE and DELETE on it (civeval.audit, and triggers in the database).
+audit_log = sa.Table(
+    "audit_log",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("at", sa.DateTime, nullable=False, index=True),
+    sa.Column("actor_id", sa.Integer, index=True),  # users.id; NULL for the system (CLI, demo, migrations)
+    sa.Column("actor", sa.String(100), nullable=False),
+    sa.Column("operation", sa.String(10), nullable=False),  # insert / update / delete
+    sa.Column("table_name", sa.String(64), nullable=False, index=True),
+    sa.Column("row_key", sa.String(200), nullable=False, server_default=""),
+    sa.Column("before", sa.JSON),
+    sa.Column("after", sa.JSON),
+    sa.Column("context", sa.String(300), nullable=False, server_default=""),
+    sa.Column("reason", sa.Text, nullable=False, server_default=""),
+)
+
+settings = sa.Table(
+    "settings",
+    metadata,
+    sa.Column("key", sa.String(64), primary_key=True),
+    sa.Column("value", sa.JSON, nullable=False),
+)

@@ -1,0 +1,208 @@
+"""The audit trail: every write to the store appends who, when, what, and before/after values to ``audit_log``.
+
+One mechanism, installed on every engine by ``civeval.store.db.create_engine``: a listener on the engine sees
+each INSERT, UPDATE and DELETE before it runs. A write on a connection that does not say who is acting is
+refused, so code cannot skip the log by accident. Open such a connection with :func:`writing`::
+
+    with audit.writing(engine, actor, context="导入测评体系 x.xlsx") as conn:
+        repo.save_index(conn, index)
+
+UPDATE and DELETE on ``audit_log`` itself are refused here and by database triggers (migration 0002).
+Raw SQL text that writes is refused unless the connection is opened with ``audit_exempt=True`` (migrations
+and the backup tool only). Password hashes are never copied into the log.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections.abc import Iterator
+from contextlib import contextmanager
+from decimal import Decimal
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.sql.dml import Delete, Insert, Update
+
+from civeval.models import Actor
+from civeval.store import schema as t
+
+REDACTED = "***"
+SECRET_COLUMNS = {"password_hash"}
+UNAUDITED_TABLES = {"alembic_version"}
+_PENDING_KEY = "civeval_audit_pending"  # statement id -> rows before it ran (on the DBAPI connection)
+
+
+class AuditError(Exception):
+    """A write that would escape the audit trail."""
+
+
+def now() -> dt.datetime:
+    """The store's clock: naive UTC."""
+    return dt.datetime.now(dt.UTC).replace(tzinfo=None)
+
+
+@contextmanager
+def writing(engine: sa.Engine, actor: Actor, *, context: str = "", reason: str = "") -> Iterator[sa.Connection]:
+    """A transaction whose writes are recorded as ``actor``'s. Commits on success, rolls back on error."""
+    with engine.begin() as conn:
+        conn.info.pop(_PENDING_KEY, None)  # left over from a statement that failed on this pooled connection
+        conn.execution_options(civeval_actor=actor, civeval_context=context[:300], civeval_reason=reason)
+        yield conn
+
+
+def install(engine: sa.Engine) -> None:
+    sa.event.listen(engine, "before_execute", _before_execute)
+    sa.event.listen(engine, "after_execute", _after_execute)
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, dt.datetime | dt.date):
+        return value.isoformat()
+    if isinstance(value, Decimal):
+        return float(value)
+    if isinstance(value, bytes):
+        return f"<{len(value)} bytes>"
+    if isinstance(value, dict):
+        return {k: _jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_jsonable(v) for v in value]
+    return value
+
+
+def _row_dict(row: Any) -> dict[str, Any]:
+    d = dict(row._mapping) if hasattr(row, "_mapping") else dict(row)
+    return {k: (REDACTED if k in SECRET_COLUMNS else _jsonable(v)) for k, v in d.items()}
+
+
+def _is_text_write(clause: Any) -> bool:
+    if not isinstance(clause, sa.TextClause):
+        return False
+    head = clause.text.lstrip().split(None, 1)[:1]
+    return bool(head) and head[0].upper() in {"INSERT", "UPDATE", "DELETE", "REPLACE", "TRUNCATE", "DROP", "ALTER"}
+
+
+def _before_execute(conn, clause, multiparams, params, execution_options):
+    options = {**conn.get_execution_options(), **execution_options}
+    if _is_text_write(clause) and not options.get("audit_exempt"):
+        raise AuditError("不允许绕过审计日志用原始 SQL 写入")
+    if not isinstance(clause, Insert | Update | Delete):
+        return
+    table = clause.table
+    if table.name in UNAUDITED_TABLES or options.get("audit_exempt"):
+        return
+    if table.name == t.audit_log.name:
+        if not isinstance(clause, Insert):
+            raise AuditError("操作日志只能追加，不能修改或删除")
+        return
+    if not isinstance(options.get("civeval_actor"), Actor):
+        raise AuditError(f"写入“{table.name}”未指明操作人：请用 civeval.audit.writing(engine, actor)")
+    before: list[dict[str, Any]] = []
+    if isinstance(clause, Update | Delete):
+        query = sa.select(table)
+        if clause.whereclause is not None:
+            query = query.where(clause.whereclause)
+        before = [_row_dict(r) for r in conn.execute(query)]
+    conn.info.setdefault(_PENDING_KEY, {})[id(clause)] = before
+
+
+def _pk_key(table: sa.Table, values: dict[str, Any]) -> str:
+    pk = [c.name for c in table.primary_key.columns]
+    if pk and all(values.get(c) is not None for c in pk):
+        return json.dumps([values[c] for c in pk], ensure_ascii=False, default=str)
+    for natural in ("code", "username", "key"):
+        if values.get(natural) is not None:
+            return f"{natural}={values[natural]}"
+    return ""
+
+
+def _after_execute(conn, clause, multiparams, params, execution_options, result):
+    if not isinstance(clause, Insert | Update | Delete):
+        return
+    table = clause.table
+    options = {**conn.get_execution_options(), **execution_options}
+    if table.name in UNAUDITED_TABLES or table.name == t.audit_log.name or options.get("audit_exempt"):
+        return
+    before = conn.info.get(_PENDING_KEY, {}).pop(id(clause), [])
+    actor: Actor = options["civeval_actor"]
+    entries: list[dict[str, Any]] = []
+
+    def entry(operation: str, key: str, old: dict | None, new: dict | None) -> None:
+        entries.append(
+            dict(
+                at=now(),
+                actor_id=actor.user_id,
+                actor=actor.username,
+                operation=operation,
+                table_name=table.name,
+                row_key=key[:200],
+                before=old,
+                after=new,
+                context=options.get("civeval_context", ""),
+                reason=options.get("civeval_reason", ""),
+            )
+        )
+
+    if isinstance(clause, Insert):
+        if multiparams:
+            rows = [dict(p) for p in multiparams]
+        else:
+            rows = [{**clause.compile(dialect=conn.dialect).params, **(params or {})}]
+            try:
+                pk_values = result.inserted_primary_key
+                rows[0].update({c.name: v for c, v in zip(table.primary_key.columns, pk_values, strict=False)})
+            except sa.exc.InvalidRequestError:
+                pass
+        for r in rows:
+            values = _row_dict(r)
+            entry("insert", _pk_key(table, values), None, values)
+    elif isinstance(clause, Update):
+        pk = list(table.primary_key.columns)
+        for old in before:
+            new_row = conn.execute(sa.select(table).where(*[c == old[c.name] for c in pk])).first()
+            new = _row_dict(new_row) if new_row is not None else None
+            if new == old:
+                continue  # nothing changed: nothing to record
+            entry("update", _pk_key(table, old), old, new)
+    else:
+        for old in before:
+            entry("delete", _pk_key(table, old), old, None)
+    if entries:
+        conn.execute(sa.insert(t.audit_log), entries)
+
+
+def read_log(
+    conn: sa.Connection,
+    actor: Actor,
+    *,
+    author: str | None = None,
+    table: str | None = None,
+    operation: str | None = None,
+    since: dt.datetime | None = None,
+    until: dt.datetime | None = None,
+    search: str = "",
+    limit: int | None = 1000,
+) -> list[dict[str, Any]]:
+    """Entries of the log, newest first, filtered. Only those allowed to view the log may read it."""
+    from civeval.permissions import Action, require
+
+    require(actor, Action.view_audit)
+    q = sa.select(t.audit_log).order_by(t.audit_log.c.id.desc())
+    if author:
+        q = q.where(t.audit_log.c.actor == author)
+    if table:
+        q = q.where(t.audit_log.c.table_name == table)
+    if operation:
+        q = q.where(t.audit_log.c.operation == operation)
+    if since:
+        q = q.where(t.audit_log.c.at >= since)
+    if until:
+        q = q.where(t.audit_log.c.at < until)
+    if search:
+        like = f"%{search}%"
+        q = q.where(
+            sa.or_(t.audit_log.c.row_key.like(like), t.audit_log.c.context.like(like), t.audit_log.c.reason.like(like))
+        )
+    if limit:
+        q = q.limit(limit)
+    return [dict(r._mapping) for r in conn.execute(q)]

@@ -1,0 +1,143 @@
+"""Every role × every action, allowed and refused, through the functions the app and CLI call.
+
+The expected grid is written out here on its own (not read from civeval.permissions.RULES), and each cell
+is checked by calling the real function as a user holding that role.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from civeval import audit, auth, criteria, registers
+from civeval.models import Actor, Grant, Point, PointType, Role, Unit, UnitKind
+from civeval.permissions import Action, PermissionDenied
+from civeval.store import open_engine, repo
+from tests.conftest import ADMIN
+from tests.test_store import small_index
+
+ROLES = ["admin", "inspector", "liaison", "coordinator", "leader"]
+EXPECTED = """
+action               admin  inspector  liaison  coordinator  leader
+view_index           yes    yes        yes      yes          yes
+manage_index         yes    no         no       no           no
+view_units           yes    yes        yes      yes          yes
+manage_units         yes    no         no       no           no
+view_points          yes    no         yes      yes          yes
+manage_points        yes    no         no       no           no
+manage_users         yes    no         no       no           no
+view_audit           yes    no         no       no           no
+change_own_password  yes    yes        yes      yes          yes
+"""
+GRID = {
+    (line.split()[0], role): flag == "yes"
+    for line in EXPECTED.strip().splitlines()[1:]
+    for role, flag in zip(ROLES, line.split()[1:], strict=True)
+}
+SCOPES = {"liaison": "城管局", "coordinator": "城关街道"}
+PASSWORD = "Matrix-pass-1"
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("perm")
+    engine = open_engine(f"sqlite:///{tmp / 'p.db'}")
+    with audit.writing(engine, ADMIN) as conn:
+        repo.save_units(
+            conn,
+            [
+                Unit(code="D01", name="市场监管局"),
+                Unit(code="D02", name="城管局"),
+                Unit(code="S01", name="城关街道", kind=UnitKind.street),
+                Unit(code="S02", name="东城街道", kind=UnitKind.street),
+                Unit(code="C01", name="东关社区", kind=UnitKind.community, parent="城关街道"),
+            ],
+        )
+        repo.save_point_types(conn, [PointType(code="PT01", name="农贸市场"), PointType(code="PT02", name="背街小巷")])
+        repo.save_points(
+            conn,
+            [
+                Point(code="P1", name="城关市场", point_type="农贸市场", street="城关街道", custodian_unit="东关社区"),
+                Point(code="P2", name="东城小巷", point_type="背街小巷", street="东城街道", custodian_unit="城管局"),
+                Point(
+                    code="P3", name="东城市场", point_type="农贸市场", street="东城街道", custodian_unit="市场监管局"
+                ),
+            ],
+        )
+        repo.save_index(conn, small_index())
+    index_file = tmp / "index.yaml"
+    criteria.write_text(small_index("2099"), index_file)
+    actors = {}
+    for role in ROLES:
+        grant = Grant(role=Role(role), scope=SCOPES.get(role))
+        auth.create_user(engine, ADMIN, auth.NewUser(f"u_{role}", role, (grant,), PASSWORD))
+        actors[role] = auth.authenticate(engine, f"u_{role}", PASSWORD)
+    return engine, actors, index_file, tmp
+
+
+def exercise(action: str, engine, actor: Actor, index_file, tmp) -> None:
+    """Do the action as ``actor`` through the real function."""
+    match action:
+        case "view_index":
+            with engine.connect() as conn:
+                criteria.stored_index(conn, actor, criteria.stored_indexes(conn, actor)[0].id)
+        case "manage_index":
+            criteria.import_index(engine, actor, index_file, replace=True)
+        case "view_units":
+            with engine.connect() as conn:
+                registers.visible_units(conn, actor)
+        case "manage_units":
+            registers.save_unit(engine, actor, Unit(code="D09", name="新单位"))
+        case "view_points":
+            with engine.connect() as conn:
+                registers.visible_points(conn, actor)
+        case "manage_points":
+            registers.save_point(engine, actor, Point(code="P9", name="新点位", point_type="农贸市场"))
+        case "manage_users":
+            with engine.connect() as conn:
+                auth.list_users(conn, actor)
+        case "view_audit":
+            with engine.connect() as conn:
+                audit.read_log(conn, actor)
+        case "change_own_password":
+            auth.change_own_password(engine, actor, PASSWORD, PASSWORD + "x")
+            auth.change_own_password(engine, actor, PASSWORD + "x", PASSWORD)
+        case _:
+            raise AssertionError(f"no exercise for {action}")
+
+
+def test_the_grid_covers_every_action_and_role():
+    assert {a for a, _ in GRID} == {a.value for a in Action}
+    assert {r for _, r in GRID} == {r.value for r in Role}
+
+
+@pytest.mark.parametrize(("action", "role"), sorted(GRID))
+def test_role_may_or_may_not(world, action, role):
+    engine, actors, index_file, tmp = world
+    if GRID[(action, role)]:
+        exercise(action, engine, actors[role], index_file, tmp)
+    else:
+        with pytest.raises(PermissionDenied, match="无权"):
+            exercise(action, engine, actors[role], index_file, tmp)
+
+
+def test_scoped_roles_see_only_their_points(world):
+    engine, actors, _, _ = world
+    with engine.connect() as conn:
+        seen = {
+            r: {p.code for p in registers.visible_points(conn, actors[r])}
+            for r in ("admin", "liaison", "coordinator", "leader")
+        }
+    assert seen["coordinator"] == {"P1"}  # its street (and the street's communities)
+    assert seen["liaison"] == {"P2"}  # custodian 城管局
+    assert {"P1", "P2", "P3"} <= seen["admin"] and seen["leader"] == seen["admin"]
+
+
+def test_a_refusal_writes_nothing(world):
+    engine, actors, _, _ = world
+    with engine.connect() as conn:
+        before = len(audit.read_log(conn, ADMIN, limit=None))
+    with pytest.raises(PermissionDenied):
+        registers.save_unit(engine, actors["coordinator"], Unit(code="D77", name="不该有"))
+    with engine.connect() as conn:
+        assert len(audit.read_log(conn, ADMIN, limit=None)) == before
+        assert "不该有" not in repo.unit_names(conn)
