@@ -62,7 +62,7 @@ def check_password_strength(password: str, username: str = "") -> None:
         raise AccountError("密码不能超过 200 位")
     if password.isdigit() or password.isalpha():
         raise AccountError("密码须同时包含字母和数字（或符号）")
-    if username and username.lower() in password.lower():
+    if len(username) >= 4 and username.lower() in password.lower():
         raise AccountError("密码不能包含用户名")
 
 

@@ -46,10 +46,15 @@ def _find_index_id(engine: sa.Engine, ref: str) -> int:
 
 
 def cmd_init(args: argparse.Namespace) -> None:
+    from civeval import auth
+
     engine = _engine(args)
     with engine.connect() as conn:
         counts = repo.count_rows(conn)
     print(f"数据库已就绪：{engine.url.render_as_string(hide_password=True)}")
+    if first := auth.ensure_first_admin(engine):
+        print("首次运行：已创建管理员账户。以下一次性密码只显示这一次，首次登录后须修改：")
+        print(f"  用户名 {first[0]}  一次性密码 {first[1]}")
     print(
         f"测评体系 {counts['indexes']} 套，测评标准 {counts['standards']} 条，单位 {counts['units']} 个，"
         f"点位类型 {counts['point_types']} 类，点位 {counts['points']} 个"
@@ -156,16 +161,98 @@ def cmd_demo(args: argparse.Namespace) -> None:
     with engine.connect() as conn:
         empty = demo.is_empty(conn)
     if not empty:
-        if args.if_empty:
-            print("数据库已有数据，未装入演示城市。")
-            return
-        raise CliError("数据库已有数据，演示城市只能装入空数据库（可用 --db 指定另一个数据库）")
-    added = demo.build_demo(engine, seed=args.seed, scale=args.scale)
-    print(
-        f"已装入演示城市（种子 {args.seed}，规模 {args.scale}）：街道/镇 {added['streets']} 个，"
-        f"社区/村 {added['communities']} 个，单位共 {added['units']} 个，点位 {added['points']} 个，"
-        f"测评标准 {added['standards']} 条"
-    )
+        if not args.if_empty:
+            raise CliError("数据库已有数据，演示城市只能装入空数据库（可用 --db 指定另一个数据库）")
+        print("数据库已有数据，未装入演示城市。")
+    else:
+        added = demo.build_demo(engine, seed=args.seed, scale=args.scale)
+        print(
+            f"已装入演示城市（种子 {args.seed}，规模 {args.scale}）：街道/镇 {added['streets']} 个，"
+            f"社区/村 {added['communities']} 个，单位共 {added['units']} 个，点位 {added['points']} 个，"
+            f"测评标准 {added['standards']} 条"
+        )
+    if logins := demo.demo_logins(engine):
+        print("演示账户（仅供演示，切勿用于真实数据）：")
+        for username, password, role in logins:
+            print(f"  用户名 {username:<10} 密码 {password}   {role}")
+
+
+def cmd_users_create_admin(args: argparse.Namespace) -> None:
+    from civeval import auth
+
+    password = sys.stdin.readline().rstrip("\n") if args.password_stdin else None
+    try:
+        pw = auth.create_admin(_engine(args), args.username, password, args.name)
+    except auth.AccountError as e:
+        raise CliError(str(e)) from None
+    if password:
+        print(f"已创建管理员 {args.username}（首次登录后须修改密码）")
+    else:
+        print(f"已创建管理员 {args.username}。一次性密码（只显示这一次，首次登录后须修改）：{pw}")
+
+
+def cmd_users_add(args: argparse.Namespace) -> None:
+    from civeval import auth
+    from civeval.models import Grant, Role
+
+    grants = []
+    for spec in args.role:
+        role_text, _, scope = spec.partition("@")
+        role = Role.parse(role_text)
+        if role is None:
+            raise CliError(f"角色“{role_text}”无效，可选：{'、'.join(Role.labels())}")
+        grants.append(Grant(role=role, scope=scope or None))
+    try:
+        pw = auth.create_user(
+            _engine(args),
+            CLI_ACTOR,
+            auth.NewUser(args.username, args.name or args.username, tuple(grants), None, args.email, args.phone),
+        )
+    except auth.AccountError as e:
+        raise CliError(str(e)) from None
+    print(f"已创建用户 {args.username}（{'、'.join(g.label for g in grants)}）。一次性密码（只显示这一次）：{pw}")
+
+
+def cmd_users_import(args: argparse.Namespace) -> None:
+    from civeval import users_workbook
+    from civeval.workbook import WorkbookInvalid
+
+    try:
+        passwords = users_workbook.import_users(_engine(args), CLI_ACTOR, Path(args.file))
+    except WorkbookInvalid as e:
+        for p in e.problems:
+            print(p)
+        print("未导入任何内容。", file=sys.stderr)
+        raise SystemExit(1) from None
+    print(f"已导入用户 {len(passwords)} 名。初始密码（只显示这一次，首次登录后须修改的为一次性密码）：")
+    for username, pw in passwords.items():
+        print(f"  {username}\t{pw}")
+
+
+def cmd_users_reset(args: argparse.Namespace) -> None:
+    from civeval import auth
+
+    try:
+        pw = auth.reset_password(_engine(args), CLI_ACTOR, args.username)
+    except auth.AccountError as e:
+        raise CliError(str(e)) from None
+    print(f"已重置 {args.username} 的密码并解除锁定。一次性密码（只显示这一次，登录后须修改）：{pw}")
+
+
+def cmd_users_list(args: argparse.Namespace) -> None:
+    from civeval import auth
+
+    with _engine(args).connect() as conn:
+        for u in auth.list_users(conn, CLI_ACTOR):
+            state = "启用" if u.active else "停用"
+            print(f"{u.username}\t{u.display_name}\t{u.roles_label}\t{state}")
+
+
+def cmd_users_template(args: argparse.Namespace) -> None:
+    from civeval import users_workbook
+
+    users_workbook.write_users_template(Path(args.out))
+    print(f"已写出用户导入模板 {args.out}")
 
 
 # --- parser ------------------------------------------------------------------------------------
@@ -215,6 +302,38 @@ def build_parser() -> argparse.ArgumentParser:
         p = rsub.add_parser("template", parents=[common], help=f"写出空白{label}名录模板")
         p.add_argument("out", help="输出文件 .xlsx")
         p.set_defaults(kind=kind, action_name="template")
+
+    users = sub.add_parser("users", parents=[common], help="用户：创建管理员、新增、导入、重置密码、列表")
+    usub = users.add_subparsers(dest="action", required=True, metavar="ACTION")
+    p = usub.add_parser("create-admin", parents=[common], help="创建管理员（默认生成一次性密码，首次登录须修改）")
+    p.add_argument("--username", default="admin", help="用户名（默认 admin）")
+    p.add_argument("--name", default="创文办管理员", help="姓名")
+    p.add_argument("--password-stdin", action="store_true", help="从标准输入读一行作为初始密码（不在命令行上出现）")
+    p.set_defaults(func=cmd_users_create_admin)
+    p = usub.add_parser("add", parents=[common], help="新增用户，生成一次性密码")
+    p.add_argument("username", help="用户名")
+    p.add_argument("--name", default="", help="姓名")
+    p.add_argument(
+        "--role",
+        action="append",
+        required=True,
+        metavar="角色[@范围单位]",
+        help="角色，可多次：如 测评员、单位联络员@县城市管理局、街道协调员@城关街道、领导",
+    )
+    p.add_argument("--email", default=None, help="邮箱（统一身份认证按邮箱对应账户）")
+    p.add_argument("--phone", default="", help="手机")
+    p.set_defaults(func=cmd_users_add)
+    p = usub.add_parser("import", parents=[common], help="从 Excel 批量导入用户；有任何问题则不导入")
+    p.add_argument("file", help="用户 .xlsx")
+    p.set_defaults(func=cmd_users_import)
+    p = usub.add_parser("reset-password", parents=[common], help="重置用户密码（生成一次性密码）并解除锁定")
+    p.add_argument("username", help="用户名")
+    p.set_defaults(func=cmd_users_reset)
+    p = usub.add_parser("list", parents=[common], help="列出用户和角色")
+    p.set_defaults(func=cmd_users_list)
+    p = usub.add_parser("template", parents=[common], help="写出空白用户导入模板")
+    p.add_argument("out", help="输出文件 .xlsx")
+    p.set_defaults(func=cmd_users_template)
 
     p = sub.add_parser("demo", parents=[common], help="向空数据库装入示例测评体系和演示城市")
     p.add_argument("--seed", type=int, default=1, help="随机种子：同一种子得到同一城市（默认 1）")

@@ -15,8 +15,8 @@ from pathlib import Path
 import sqlalchemy as sa
 import yaml
 
-from civeval import audit
-from civeval.models import Actor, EvaluationIndex, Point, Unit, UnitKind
+from civeval import audit, auth
+from civeval.models import Actor, EvaluationIndex, Grant, Point, Role, Unit, UnitKind
 from civeval.store import repo
 
 CRITERIA_DIR = Path(__file__).resolve().parents[1] / "criteria"
@@ -245,6 +245,33 @@ def _point_name(rng: random.Random, type_name: str, place: str, serial: int) -> 
     return f"{place}{word}{type_name.split('(')[0].split('（')[0]}"
 
 
+DEMO_PASSWORD = "demo2025"  # the demo's logins are printed and shown on the login page: never use it for real data
+
+
+def demo_logins(engine: sa.Engine) -> list[tuple[str, str, str]]:
+    """(username, password, role label) of the demo users, when this database holds the demo; else []."""
+    with engine.connect() as conn:
+        demo = repo.get_setting(conn, "demo")
+    return [tuple(x) for x in demo["logins"]] if demo else []
+
+
+def _demo_users(engine: sa.Engine, street: str, unit: str) -> list[tuple[str, str, str]]:
+    """One user per role, with the demo password, and the marker that tells the interface it is a demo."""
+    people = [
+        ("office", "王主任", Grant(role=Role.admin)),
+        ("inspector", "李测评", Grant(role=Role.inspector)),
+        ("liaison", "赵联络", Grant(role=Role.liaison, scope=unit)),
+        ("street", "孙协调", Grant(role=Role.coordinator, scope=street)),
+        ("leader", "周领导", Grant(role=Role.leader)),
+    ]
+    actor = Actor.system("演示数据")
+    auth.create_users(engine, actor, [auth.NewUser(u, n, (g,), DEMO_PASSWORD) for u, n, g in people])
+    logins = [(u, DEMO_PASSWORD, g.label) for u, _, g in people]
+    with audit.writing(engine, actor) as conn:
+        repo.set_setting(conn, "demo", {"logins": logins})
+    return logins
+
+
 def build_demo(engine: sa.Engine, seed: int = 1, scale: str = "county") -> dict[str, int]:
     """Fill an empty database with the sample index and a demo city. Returns what was added.
 
@@ -353,6 +380,9 @@ def build_demo(engine: sa.Engine, seed: int = 1, scale: str = "county") -> dict[
                 )
             )
         repo.save_points(conn, points)
+    urban_street = next(a.name for a, _, _ in areas if a.kind is UnitKind.street)
+    liaison_unit = next((d.name for d in departments if "城市管理" in d.name), departments[0].name)
+    _demo_users(engine, urban_street, liaison_unit)
     return {
         "units": len(departments) + len(new_units),
         "streets": len(areas),

@@ -281,6 +281,8 @@ class Point(_Model):
 class Grant(_Model):
     """A role held city-wide (scope None) or within one unit (a street/town for a coordinator, a unit for a liaison)."""
 
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
     role: Role
     scope: str | None = None  # unit name
 

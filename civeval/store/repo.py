@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Any
 
 import sqlalchemy as sa
 
@@ -476,3 +477,18 @@ def load_index(conn: sa.Connection, index_id: int) -> EvaluationIndex:
         point_types=types,
         categories=cats,
     )
+
+
+# --- settings ----------------------------------------------------------------------------------
+
+
+def get_setting(conn: sa.Connection, key: str, default: Any = None) -> Any:
+    value = conn.execute(sa.select(t.settings.c.value).where(t.settings.c.key == key)).scalar_one_or_none()
+    return default if value is None else value
+
+
+def set_setting(conn: sa.Connection, key: str, value: Any) -> None:
+    if conn.execute(sa.select(t.settings.c.key).where(t.settings.c.key == key)).first():
+        conn.execute(sa.update(t.settings).where(t.settings.c.key == key).values(value=value))
+    else:
+        conn.execute(sa.insert(t.settings).values(key=key, value=value))
