@@ -206,3 +206,75 @@ def read_log(
     if limit:
         q = q.limit(limit)
     return [dict(r._mapping) for r in conn.execute(q)]
+
+
+_OPERATION_LABELS = {"insert": "新增", "update": "修改", "delete": "删除"}
+TABLE_LABELS = {
+    "units": "单位",
+    "points": "点位",
+    "point_types": "点位类型",
+    "indexes": "测评体系",
+    "categories": "测评项目",
+    "indicators": "测评指标",
+    "items": "测评内容",
+    "standards": "测评标准",
+    "standard_point_types": "标准适用点位类型",
+    "standard_units": "标准责任单位",
+    "index_point_types": "体系点位类型",
+    "users": "用户",
+    "role_grants": "用户角色",
+    "settings": "设置",
+}
+
+
+def _changes(entry: dict[str, Any]) -> str:
+    """What changed, in words: the fields whose values differ (an update), or the values written (an insert)."""
+    old, new = entry.get("before") or {}, entry.get("after") or {}
+    if entry["operation"] == "update":
+        keys = [k for k in new if old.get(k) != new.get(k)]
+        return "；".join(f"{k}：{old.get(k)!s} → {new.get(k)!s}" for k in keys)
+    values = new if entry["operation"] == "insert" else old
+    return "；".join(f"{k}={v}" for k, v in values.items() if v not in (None, "") and k != "id")
+
+
+def write_log_workbook(entries: list[dict[str, Any]], out: Any) -> None:
+    """The log entries as an Excel sheet (a path or a binary file object), newest first, with filters."""
+    import xlsxwriter
+
+    wb = xlsxwriter.Workbook(out, {"in_memory": True})
+    ws = wb.add_worksheet("操作日志")
+    bold = wb.add_format({"bold": True, "bg_color": "#DDEBF7", "border": 1})
+    wrap = wb.add_format({"text_wrap": True, "valign": "top"})
+    headers = [
+        ("时间（UTC）", 20),
+        ("操作人", 16),
+        ("操作", 8),
+        ("对象", 14),
+        ("记录", 22),
+        ("变更内容", 70),
+        ("事由", 24),
+        ("来源", 28),
+    ]
+    for c, (h, w) in enumerate(headers):
+        ws.write_string(0, c, h, bold)
+        ws.set_column(c, c, w, wrap if c == 5 else None)
+    for r, e in enumerate(entries, start=1):
+        row = [
+            e["at"].strftime("%Y-%m-%d %H:%M:%S"),
+            e["actor"],
+            _OPERATION_LABELS.get(e["operation"], e["operation"]),
+            TABLE_LABELS.get(e["table_name"], e["table_name"]),
+            e["row_key"],
+            _changes(e)[:32000],
+            e.get("reason") or "",
+            e.get("context") or "",
+        ]
+        for c, v in enumerate(row):
+            ws.write_string(r, c, str(v), wrap if c == 5 else None)
+    ws.freeze_panes(1, 0)
+    ws.autofilter(0, 0, max(1, len(entries)), len(headers) - 1)
+    ws.set_landscape()
+    ws.set_paper(9)
+    ws.fit_to_pages(1, 0)
+    ws.repeat_rows(0)
+    wb.close()

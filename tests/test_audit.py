@@ -82,3 +82,16 @@ def test_reading_the_log_needs_the_right(engine):
     leader = Actor(user_id=None, username="l", grants=(Grant(role=Role.leader),))
     with engine.connect() as conn, pytest.raises(Exception, match="无权查看操作日志"):
         audit.read_log(conn, leader)
+
+
+def test_the_log_exports_to_excel_with_who_what_and_changes(engine, tmp_path):
+    import openpyxl
+
+    save_unit(engine, ADMIN, Unit(code="D01", name="县城管局"))
+    save_unit(engine, ADMIN, Unit(code="D01", name="县城市管理局"), reason="更名")
+    path = tmp_path / "log.xlsx"
+    audit.write_log_workbook(log(engine), path)
+    rows = list(openpyxl.load_workbook(path)["操作日志"].values)
+    assert rows[0][:4] == ("时间（UTC）", "操作人", "操作", "对象")
+    assert rows[1][1:4] == ("test-admin", "修改", "单位") and "县城管局 → 县城市管理局" in rows[1][5]
+    assert rows[1][6] == "更名" and rows[2][2] == "新增"
