@@ -1,0 +1,136 @@
+"""Shared pieces of the pages: the database engine, the index picker, empty-state messages, page style."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import sqlalchemy as sa
+import streamlit as st
+
+from civeval import audit, permissions
+from civeval.models import Actor
+from civeval.store import default_url, open_engine, repo
+
+CLI = "python -m civeval"
+_CHOSEN_INDEX = "chosen_index_id"  # session key that remembers the index picked, across pages
+
+# what is missing -> (message, how to load it)
+EMPTY: dict[str, tuple[str, str]] = {
+    "index": (
+        "还没有测评体系。",
+        f"到「数据导入」页面上传测评体系工作簿，或在命令行运行 `{CLI} criteria import 测评体系.xlsx`"
+        f"（空白模板：`{CLI} criteria template 模板.xlsx`）。",
+    ),
+    "units": (
+        "还没有单位。",
+        f"在「单位」页面逐个新增，或到「数据导入」页面上传单位名录，或运行 `{CLI} units import 单位名录.xlsx`。",
+    ),
+    "points": (
+        "还没有点位。",
+        "先导入测评体系（带来点位类型）和单位，再在本页「编辑」中新增，或到「数据导入」页面上传点位名录，"
+        f"或运行 `{CLI} points import 点位名录.xlsx`。",
+    ),
+    "point_types": (
+        "还没有点位类型。",
+        f"点位类型随测评体系一起导入：到「数据导入」页面上传，或运行 `{CLI} criteria import 测评体系.xlsx`。",
+    ),
+    "demo": ("", f"想先看看效果：在空数据库上运行 `{CLI} demo`，装入示例测评体系和一座演示县城。"),
+}
+
+# Larger text and touch targets for tablets in the field (sun glare, fingers). Only sizes; colours come from the theme.
+_STYLE = """
+<style>
+html { font-size: 17px; }
+[data-testid="stMainBlockContainer"] { padding: 3.5rem 1.5rem 4rem; }
+[data-testid="stExpander"] summary p { font-size: 1rem; }
+[data-testid="InputInstructions"] { display: none; }  /* "Press Enter to apply": English, and obvious */
+.stButton button, .stFormSubmitButton button { min-height: 2.75rem; }
+</style>
+"""
+
+
+@st.cache_resource(show_spinner="正在打开数据库…", on_release=lambda engine: engine.dispose())
+def _engine(url: str) -> sa.Engine:
+    return open_engine(url)
+
+
+def engine() -> sa.Engine:
+    """The engine on the database configured for this process (migrated on first use)."""
+    return _engine(default_url())
+
+
+ACTOR_KEY = "actor"  # session key where a login puts the signed-in Actor
+
+
+def current_actor() -> Actor:
+    """Who is using the interface. Hook for the accounts work: a login stores the signed-in Actor in
+    ``st.session_state[ACTOR_KEY]``. Until a login exists the interface acts as the system on the office's behalf."""
+    actor = st.session_state.get(ACTOR_KEY)
+    return actor if isinstance(actor, Actor) else Actor.system("网页界面")
+
+
+def may(action: permissions.Action) -> bool:
+    """Whether to offer the current user a control for ``action`` (the store functions enforce it anyway)."""
+    return permissions.allowed(current_actor(), action)
+
+
+@contextmanager
+def writing(context: str) -> Iterator[sa.Connection]:
+    """A transaction whose writes the audit log records as the current user's, with ``context`` saying what."""
+    with audit.writing(engine(), current_actor(), context=context) as conn:
+        yield conn
+
+
+def page(title: str, caption: str | None = None) -> None:
+    """The top of every page: style, title, and an optional one-line explanation."""
+    st.html(_STYLE)
+    st.title(title)
+    if caption:
+        st.caption(caption)
+
+
+def empty_state(what: str, *, demo: bool = False) -> None:
+    """Tell the user what is missing and where to load it (page or CLI command)."""
+    message, how = EMPTY[what]
+    st.info(f"{message}{how}", icon=":material/info:")
+    if demo:
+        st.caption(EMPTY["demo"][1])
+
+
+def index_picker(conn: sa.Connection) -> repo.IndexInfo | None:
+    """The index chosen in the sidebar (remembered across pages for this session); None when there is none."""
+    infos = repo.list_indexes(conn)
+    if not infos:
+        return None
+    by_id = {i.id: i for i in infos}
+    chosen = st.session_state.get(_CHOSEN_INDEX)
+    ids = list(by_id)
+    start = ids.index(chosen) if chosen in by_id else 0
+    picked = st.sidebar.selectbox(
+        "测评体系",
+        ids,
+        index=start,
+        format_func=lambda i: by_id[i].title,
+        key="index_picker",
+        help="本页按这里选中的测评体系显示；换到其他页面时会记住这个选择。",
+    )
+    st.session_state[_CHOSEN_INDEX] = picked
+    return by_id[picked]
+
+
+def show_messages(key: str) -> None:
+    """Show (once) the messages a previous run left under ``key`` before it called st.rerun()."""
+    for kind, text in st.session_state.pop(key, []):
+        getattr(st, kind)(text)
+
+
+def leave_message(key: str, kind: str, text: str) -> None:
+    """Keep a message to show after st.rerun() (kind: success, info, warning, error)."""
+    st.session_state.setdefault(key, []).append((kind, text))
+
+
+def forget_widgets(prefix: str) -> None:
+    """Drop the state of widgets whose key starts with ``prefix`` (a form then shows its new defaults)."""
+    for k in [k for k in st.session_state if str(k).startswith(prefix)]:
+        del st.session_state[k]

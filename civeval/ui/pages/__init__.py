@@ -1,0 +1,1 @@
+"""One file per page; ``civeval.ui.navigation`` lists them for ``st.navigation``."""
