@@ -1,8 +1,10 @@
-"""civeval: the Streamlit entry point (`streamlit run app.py`). Page config and navigation only."""
+"""civeval: the Streamlit entry point (`streamlit run app.py`). Log-in, then the pages this user's role may see."""
 
 import streamlit as st
 
-from civeval.ui.navigation import APP_ICON, APP_TITLE, current_role, pages_for
+from civeval.ui import navigation, session
 
-st.set_page_config(page_title=APP_TITLE, page_icon=APP_ICON, layout="wide")
-st.navigation(pages_for(current_role())).run()
+st.set_page_config(page_title=navigation.APP_TITLE, page_icon=navigation.APP_ICON, layout="wide")
+actor = session.signed_in()
+navigation.sidebar(actor)
+st.navigation(navigation.pages_for(actor)).run()

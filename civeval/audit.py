@@ -29,7 +29,9 @@ from civeval.store import schema as t
 
 REDACTED = "***"
 SECRET_COLUMNS = {"password_hash"}
-UNAUDITED_TABLES = {"alembic_version"}
+# Bookkeeping, not records: schema version, and browser-session activity (written every minute a user is
+# active; the log-ins themselves are recorded through users.last_login_at).
+UNAUDITED_TABLES = {"alembic_version", "login_sessions"}
 _PENDING_KEY = "civeval_audit_pending"  # statement id -> rows before it ran (on the DBAPI connection)
 
 

@@ -7,6 +7,7 @@ logged: only argon2id hashes, and the audit log masks those.
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import os
 import secrets
 from collections.abc import Iterable
@@ -236,6 +237,64 @@ def must_change_password(engine: sa.Engine, actor: Actor) -> bool:
         )
 
 
+# --- browser sessions --------------------------------------------------------------------------
+
+TOUCH_EVERY = dt.timedelta(seconds=60)  # how often activity is written back (not on every rerun)
+
+
+def _token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def start_session(engine: sa.Engine, actor: Actor, *, now: dt.datetime | None = None) -> str:
+    """A new session for a signed-in user: returns the random token the browser keeps (in a cookie)."""
+    if actor.user_id is None:
+        raise AccountError("系统账户不能登录界面")
+    now = now or audit.now()
+    token = secrets.token_urlsafe(32)
+    with engine.begin() as conn:
+        conn.execute(
+            sa.insert(t.login_sessions).values(
+                token_hash=_token_hash(token), user_id=actor.user_id, created_at=now, last_seen_at=now
+            )
+        )
+    return token
+
+
+def resume_session(
+    engine: sa.Engine, token: str | None, *, now: dt.datetime | None = None, timeout: dt.timedelta | None = None
+) -> Actor | None:
+    """The user of a live session, or None: unknown or ended token, idle longer than the time-out (the
+    session is then ended), or account disabled. Records the activity."""
+    if not token:
+        return None
+    now = now or audit.now()
+    with engine.begin() as conn:
+        row = conn.execute(
+            sa.select(t.login_sessions).where(
+                t.login_sessions.c.token_hash == _token_hash(token), t.login_sessions.c.ended_at.is_(None)
+            )
+        ).first()
+        if row is None:
+            return None
+        if session_expired(row.last_seen_at, now, timeout):
+            conn.execute(sa.update(t.login_sessions).where(t.login_sessions.c.id == row.id).values(ended_at=now))
+            return None
+        if now - row.last_seen_at >= TOUCH_EVERY:
+            conn.execute(sa.update(t.login_sessions).where(t.login_sessions.c.id == row.id).values(last_seen_at=now))
+        return load_actor(conn, row.user_id)
+
+
+def end_session(engine: sa.Engine, token: str | None, *, now: dt.datetime | None = None) -> None:
+    if token:
+        with engine.begin() as conn:
+            conn.execute(
+                sa.update(t.login_sessions)
+                .where(t.login_sessions.c.token_hash == _token_hash(token))
+                .values(ended_at=now or audit.now())
+            )
+
+
 # --- changing accounts -------------------------------------------------------------------------
 
 
@@ -403,6 +462,13 @@ def reset_password(engine: sa.Engine, actor: Actor, username: str) -> str:
         ).rowcount
     if not done:
         raise AccountError(f"用户“{username}”不存在")
+    with engine.begin() as conn:  # a reset signs the user out everywhere
+        uid = conn.execute(sa.select(t.users.c.id).where(t.users.c.username == username)).scalar_one()
+        conn.execute(
+            sa.update(t.login_sessions)
+            .where(t.login_sessions.c.user_id == uid, t.login_sessions.c.ended_at.is_(None))
+            .values(ended_at=audit.now())
+        )
     return password
 
 

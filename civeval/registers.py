@@ -648,11 +648,18 @@ def visible_units(conn: sa.Connection, actor: Actor) -> list[Unit]:
     return repo.list_units(conn)
 
 
+def save_points(
+    engine: sa.Engine, actor: Actor, points: Sequence[Point], *, context: str = "编辑点位", reason: str = ""
+) -> tuple[int, int]:
+    """Add or update points (by code), all or nothing. Returns (added, updated)."""
+    require(actor, Action.manage_points)
+    with audit.writing(engine, actor, context=context, reason=reason) as conn:
+        return repo.save_points(conn, points)
+
+
 def save_point(engine: sa.Engine, actor: Actor, point: Point, *, reason: str = "") -> bool:
     """Add or update one point (by code). Returns True when it was new."""
-    require(actor, Action.manage_points)
-    with audit.writing(engine, actor, context=f"编辑点位 {point.code}", reason=reason) as conn:
-        added, _ = repo.save_points(conn, [point])
+    added, _ = save_points(engine, actor, [point], context=f"编辑点位 {point.code}", reason=reason)
     return bool(added)
 
 

@@ -142,6 +142,16 @@ def open_page(page, base_url: str, url_path: str = "") -> None:
     wait_idle(page)
 
 
+def login(page, base_url: str, username: str, password: str) -> None:
+    """Sign in through the login page as a person would; the session cookie then carries over page loads."""
+    open_page(page, base_url)
+    page.locator(".st-key-login_username input").fill(username)
+    page.locator(".st-key-login_password input").fill(password)
+    page.locator('[data-testid="stFormSubmitButton"] button').click()
+    wait_idle(page)
+    page.wait_for_selector('[data-testid="stSidebarNav"]', state="attached")  # hidden when collapsed
+
+
 def horizontal_overflow(page) -> int:
     """How many CSS pixels the document is wider than the window (0: no horizontal scrolling)."""
     return page.evaluate("document.documentElement.scrollWidth - window.innerWidth")

@@ -7,17 +7,19 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
-from civeval import audit
+from civeval import audit, auth
 from civeval.models import (
     Actor,
     Category,
     EvaluationIndex,
+    Grant,
     Indicator,
     Item,
     Method,
     Point,
     PointType,
     Responsibility,
+    Role,
     ScoringMode,
     Severity,
     Standard,
@@ -211,12 +213,33 @@ POINTS = [
 ]
 
 
+PASSWORD = "Test-pass-2025"
+# username -> (role, scope): one user per role, the scoped ones inside the seeded city
+USERS = {
+    "tester": (Role.admin, None),
+    "insp": (Role.inspector, None),
+    "liai": (Role.liaison, "县城市管理局"),
+    "coord": (Role.coordinator, "城关街道"),
+    "boss": (Role.leader, None),
+}
+
+
+def add_users(engine: sa.Engine, users: dict[str, tuple[Role, str | None]] = USERS) -> None:
+    """Accounts with PASSWORD, no password change pending."""
+    auth.create_users(
+        engine,
+        Actor.system("测试数据"),
+        [auth.NewUser(name, name, (Grant(role=role, scope=scope),), PASSWORD) for name, (role, scope) in users.items()],
+    )
+
+
 def seed(engine: sa.Engine) -> dict[str, int]:
-    """Write the units, the index (with its point types) and the points. Returns counts."""
+    """Write the units, the index (with its point types), the points and one user per role. Returns counts."""
     with audit.writing(engine, Actor.system("测试数据")) as conn:
         repo.save_units(conn, UNITS)
         index_id = repo.save_index(conn, index())
         repo.save_points(conn, POINTS)
+    add_users(engine)
     return {"index_id": index_id, "units": len(UNITS), "points": len(POINTS)}
 
 
@@ -242,3 +265,16 @@ def demo_url(path, *, seed: int = 1, scale: str = "county") -> tuple[str, dict[s
     counts = build_demo(engine, seed=seed, scale=scale)
     engine.dispose()
     return url, counts
+
+
+def session_token(url: str, username: str) -> str:
+    """A live log-in session for ``username`` (as the login page starts one): the token a browser would hold."""
+    from civeval.store import open_engine
+
+    engine = open_engine(url)
+    try:
+        with engine.connect() as conn:
+            actor = auth.load_actor(conn, auth.get_user(conn, username).id)
+        return auth.start_session(engine, actor)
+    finally:
+        engine.dispose()

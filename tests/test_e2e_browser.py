@@ -33,13 +33,17 @@ def browser(chromium_path):
 
 
 @pytest.fixture(scope="module")
-def landscape(browser):
-    return e2e.new_page(browser, e2e.TABLET_LANDSCAPE)
+def landscape(browser, base_url):
+    page = e2e.new_page(browser, e2e.TABLET_LANDSCAPE)
+    e2e.login(page, base_url, "tester", seed.PASSWORD)
+    return page
 
 
 @pytest.fixture(scope="module")
-def portrait(browser):
-    return e2e.new_page(browser, e2e.TABLET_PORTRAIT)
+def portrait(browser, base_url):
+    page = e2e.new_page(browser, e2e.TABLET_PORTRAIT)
+    e2e.login(page, base_url, "tester", seed.PASSWORD)
+    return page
 
 
 def _track_requests(page) -> list[str]:
@@ -130,6 +134,7 @@ def test_tile_map_uses_only_the_intranet_server(tmp_path, browser):
         with e2e.streamlit_server(url, env={"CIVEVAL_TILE_URL": tiles + "/{z}/{x}/{y}.png"}) as base:
             page = e2e.new_page(browser)
             requests = _track_requests(page)
+            e2e.login(page, base, "tester", seed.PASSWORD)
             e2e.open_page(page, base, "points")
             page.get_by_role("tab", name="地图").click()
             e2e.wait_idle(page)

@@ -9,17 +9,22 @@ from streamlit.testing.v1 import AppTest
 from civeval import audit
 from civeval.models import Actor, Method
 from civeval.store import open_engine, repo
+from civeval.ui import session
 from tests import seed
 
 APP = "../app.py"
 PAGES = "civeval/ui/pages/"
 
 
-def _app(url: str, monkeypatch) -> AppTest:
+def _app(url: str, monkeypatch, user: str | None = "tester") -> AppTest:
+    """The app on ``url``, signed in as ``user`` (a session started in the store, as a log-in would)."""
     monkeypatch.setenv("CIVEVAL_DATABASE_URL", url)
     monkeypatch.delenv("CIVEVAL_TILE_URL", raising=False)
     st.cache_resource.clear()  # the engine is cached per URL; start each test afresh
-    return AppTest.from_file(APP, default_timeout=30)
+    at = AppTest.from_file(APP, default_timeout=30)
+    if user:
+        at.session_state[session.TOKEN_KEY] = seed.session_token(url, user)
+    return at
 
 
 @pytest.fixture
@@ -36,7 +41,11 @@ def app(db_url, monkeypatch):
 
 @pytest.fixture
 def empty_app(tmp_path, monkeypatch):
-    at = _app(f"sqlite:///{tmp_path / 'empty.db'}", monkeypatch).run()
+    url = f"sqlite:///{tmp_path / 'empty.db'}"
+    engine = open_engine(url)
+    seed.add_users(engine, {"tester": seed.USERS["tester"]})  # an administrator only: no index, units or points
+    engine.dispose()
+    at = _app(url, monkeypatch).run()
     yield at
     st.cache_resource.clear()
 
@@ -336,7 +345,7 @@ def demo(tmp_path_factory):
 
 def test_demo_home(demo, monkeypatch):
     url, counts, _ = demo
-    at = _app(url, monkeypatch).run()
+    at = _app(url, monkeypatch, user="office").run()
     got = {m.label: m.value for m in at.metric}
     assert got["点位"] == str(counts["points"]) and got["测评标准"] == str(counts["standards"])
     st.cache_resource.clear()
@@ -344,7 +353,7 @@ def test_demo_home(demo, monkeypatch):
 
 def test_demo_index_browser(demo, monkeypatch):
     url, counts, index = demo
-    at = open_page(_app(url, monkeypatch).run(), "index_browser")
+    at = open_page(_app(url, monkeypatch, user="office").run(), "index_browser")
     assert f"测评标准 {counts['standards']}" in texts(at)
     standard = index.standards()[-1][2]
     at.text_input(key="index_search").input(standard.code).run()
@@ -356,7 +365,7 @@ def test_demo_index_browser(demo, monkeypatch):
 
 def test_demo_points(demo, monkeypatch):
     url, counts, _ = demo
-    at = open_page(_app(url, monkeypatch).run(), "points")
+    at = open_page(_app(url, monkeypatch, user="office").run(), "points")
     assert f"共 {counts['points']} 个" in texts(at)
     show_tab(at, "points_tabs", "地图")
     assert at.get("vega_lite_chart")
@@ -365,7 +374,7 @@ def test_demo_points(demo, monkeypatch):
 
 def test_demo_units(demo, monkeypatch):
     url, counts, index = demo
-    at = open_page(_app(url, monkeypatch).run(), "units")
+    at = open_page(_app(url, monkeypatch, user="office").run(), "units")
     assert len(frame(at, "单位类型")) == counts["units"]
     lead = index.standards()[0][2].lead_unit
     at.selectbox(key="units_detail_pick").select(lead).run()

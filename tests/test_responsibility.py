@@ -3,8 +3,15 @@ from civeval.responsibility import responsible_unit
 
 
 def std(rule: Responsibility, lead: str | None = "城管局") -> Standard:
-    return Standard(code="S1", text="t", methods=[Method.field], full_marks=1, point_types=["背街小巷"],
-                    lead_unit=lead, responsibility=rule)
+    return Standard(
+        code="S1",
+        text="t",
+        methods=[Method.field],
+        full_marks=1,
+        point_types=["背街小巷"],
+        lead_unit=lead,
+        responsibility=rule,
+    )
 
 
 def pt(custodian: str | None = "县卫健委", street: str | None = "城关街道") -> Point:

@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
-
 import sqlalchemy as sa
 import streamlit as st
 
-from civeval import audit, permissions
+from civeval import permissions
 from civeval.models import Actor
 from civeval.store import default_url, open_engine, repo
 
@@ -60,26 +57,21 @@ def engine() -> sa.Engine:
     return _engine(default_url())
 
 
-ACTOR_KEY = "actor"  # session key where a login puts the signed-in Actor
+ACTOR_KEY = "actor"  # session key where app.py puts the signed-in Actor (see civeval.ui.session)
 
 
 def current_actor() -> Actor:
-    """Who is using the interface. Hook for the accounts work: a login stores the signed-in Actor in
-    ``st.session_state[ACTOR_KEY]``. Until a login exists the interface acts as the system on the office's behalf."""
+    """The signed-in user (app.py signs in before any page runs). A page reached without one stops here."""
     actor = st.session_state.get(ACTOR_KEY)
-    return actor if isinstance(actor, Actor) else Actor.system("网页界面")
+    if not isinstance(actor, Actor):
+        st.warning("请先登录。")
+        st.stop()
+    return actor
 
 
 def may(action: permissions.Action) -> bool:
     """Whether to offer the current user a control for ``action`` (the store functions enforce it anyway)."""
     return permissions.allowed(current_actor(), action)
-
-
-@contextmanager
-def writing(context: str) -> Iterator[sa.Connection]:
-    """A transaction whose writes the audit log records as the current user's, with ``context`` saying what."""
-    with audit.writing(engine(), current_actor(), context=context) as conn:
-        yield conn
 
 
 def page(title: str, caption: str | None = None) -> None:

@@ -9,8 +9,9 @@ import pandas as pd
 import streamlit as st
 from streamlit import column_config as cc
 
-from civeval import editing, presentation
+from civeval import editing, presentation, registers
 from civeval.models import Point, Unit, UnitKind
+from civeval.permissions import PermissionDenied
 from civeval.presentation import POINT_LABELS as PL
 from civeval.presentation import UNIT_LABELS as UL
 from civeval.store import repo
@@ -74,9 +75,8 @@ def point_form(points: Sequence[Point], types: list[str], units: list[str], stre
     try:
         point = editing.validate_point(f, point_types=types, units=units, taken_codes=() if p else set(by_code))
         verb = "修改" if p else "新增"
-        with common.writing(f"点位名录：{verb}点位") as conn:
-            repo.save_points(conn, [point])
-    except (editing.EditError, repo.StoreError) as e:
+        registers.save_points(common.engine(), common.current_actor(), [point], context=f"点位名录：{verb}点位")
+    except (editing.EditError, repo.StoreError, PermissionDenied) as e:
         _refused(e)
         return
     common.leave_message(messages, "success", f"已{verb}点位 {point.code} {point.name}。")
@@ -115,9 +115,10 @@ def point_table_editor(points: Sequence[Point], types: list[str], units: list[st
         if not todo:
             st.info("表格没有改动。")
             return
-        with common.writing("点位名录：表格批量修改") as conn:
-            added, updated = repo.save_points(conn, todo)
-    except (editing.EditError, repo.StoreError) as e:
+        added, updated = registers.save_points(
+            common.engine(), common.current_actor(), todo, context="点位名录：表格批量修改"
+        )
+    except (editing.EditError, repo.StoreError, PermissionDenied) as e:
         _refused(e)
         return
     common.leave_message(messages, "success", f"已保存：新增 {added} 个点位，修改 {updated} 个。")
@@ -162,9 +163,8 @@ def unit_form(units: Sequence[Unit], messages: str) -> None:
     try:
         unit = editing.validate_unit(f, units, adding=u is None)
         verb = "修改" if u else "新增"
-        with common.writing(f"单位：{verb}单位") as conn:
-            repo.save_units(conn, [unit])
-    except (editing.EditError, repo.StoreError) as e:
+        registers.save_unit(common.engine(), common.current_actor(), unit)
+    except (editing.EditError, repo.StoreError, PermissionDenied) as e:
         _refused(e)
         return
     common.leave_message(messages, "success", f"已{verb}单位 {unit.code} {unit.name}。")

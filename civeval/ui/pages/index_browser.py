@@ -4,7 +4,7 @@ import zlib
 
 import streamlit as st
 
-from civeval import lookup, presentation
+from civeval import criteria, lookup, presentation
 from civeval.models import Method
 from civeval.store import repo
 from civeval.ui import common
@@ -16,7 +16,7 @@ with common.engine().connect() as conn:
     if info is None:
         common.empty_state("index", demo=True)
         st.stop()
-    index = repo.load_index(conn, info.id)
+    index = criteria.stored_index(conn, common.current_actor(), info.id)
 
 summary = presentation.index_summary(index)
 st.caption(

@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from civeval import lookup, mapping, presentation
+from civeval import lookup, mapping, presentation, registers
 from civeval.permissions import Action
 from civeval.store import repo
 from civeval.ui import common, forms, maps
@@ -13,7 +13,7 @@ common.page("点位名录", "实地考察点位：按类型、街道、包保单
 common.show_messages(MESSAGES)
 
 with common.engine().connect() as conn:
-    points = repo.list_points(conn)
+    points = registers.visible_points(conn, common.current_actor())
     types = [pt.name for pt in repo.list_point_types(conn)]
     units = repo.list_units(conn)
 unit_names = [u.name for u in units]

@@ -2,10 +2,9 @@
 
 import streamlit as st
 
-from civeval import lookup, presentation
+from civeval import criteria, lookup, presentation, registers
 from civeval.models import UnitKind
 from civeval.permissions import Action
-from civeval.store import repo
 from civeval.ui import common, forms
 
 MESSAGES = "units_messages"
@@ -14,10 +13,10 @@ common.page("单位", "责任单位、街道/镇、社区和工作组：每个�
 common.show_messages(MESSAGES)
 
 with common.engine().connect() as conn:
-    units = repo.list_units(conn)
-    points = repo.list_points(conn)
+    units = registers.visible_units(conn, common.current_actor())
+    points = registers.visible_points(conn, common.current_actor()) if common.may(Action.view_points) else []
     info = common.index_picker(conn)
-    index = repo.load_index(conn, info.id) if info else None
+    index = criteria.stored_index(conn, common.current_actor(), info.id) if info else None
 names = [u.name for u in units]
 by_name = {u.name: u for u in units}
 
