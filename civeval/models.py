@@ -317,3 +317,95 @@ class Actor(_Model):
 
     def scopes(self, role: Role) -> list[str | None]:
         return [g.scope for g in self.grants if g.role is role]
+
+
+# --- rounds, sampling, observations (issue 4) ---------------------------------------------------
+
+
+class RoundKind(LabelledEnum):
+    mock = "mock"
+    patrol = "patrol"
+    unannounced = "unannounced"
+    reinspection = "reinspection"
+
+
+class RoundStatus(LabelledEnum):
+    planned = "planned"
+    in_progress = "in_progress"
+    closed = "closed"
+
+
+class Result(LabelledEnum):
+    """An inspector's answer for one standard: pass/fail/not applicable, or a grade; a deduction standard's
+    answer is a count of problem instances (result pass when 0, fail otherwise)."""
+
+    passed = "pass"
+    failed = "fail"
+    na = "na"
+    A = "A"
+    B = "B"
+    C = "C"
+    D = "D"
+
+
+register_labels(
+    "RoundKind",
+    {
+        "mock": ("模拟测评", "模拟"),
+        "patrol": ("日常督查", "督查", "巡查"),
+        "unannounced": ("暗访", "神秘人"),
+        "reinspection": ("复查",),
+    },
+)
+register_labels(
+    "RoundStatus",
+    {
+        "planned": ("计划中", "未开始"),
+        "in_progress": ("进行中",),
+        "closed": ("已结束", "已关闭"),
+    },
+)
+register_labels(
+    "Result",
+    {
+        "pass": ("符合", "合格", "通过", "是"),
+        "fail": ("不符合", "不合格", "否"),
+        "na": ("不适用", "无此项"),
+        "A": ("A", "优"),
+        "B": ("B", "良"),
+        "C": ("C", "中"),
+        "D": ("D", "差"),
+    },
+)
+
+
+class Quota(_Model):
+    """How many points of one point type to draw: a count, or a share of that type's eligible points."""
+
+    point_type: str
+    count: int | None = Field(default=None, ge=0)
+    share: float | None = Field(default=None, ge=0, le=1)
+
+    @model_validator(mode="after")
+    def _one(self) -> Quota:
+        if (self.count is None) == (self.share is None):
+            raise ValueError("每类点位须且只须指定抽取数量或比例之一")
+        return self
+
+
+class SamplePlan(_Model):
+    """抽样方案: quotas per point type, stratified by street; optional exclusions and fixed points."""
+
+    quotas: list[Quota] = Field(min_length=1)
+    seed: int
+    streets: list[str] = Field(default_factory=list)  # limit to these streets/towns; empty = all
+    exclude_last_rounds: int = Field(default=0, ge=0)  # leave out points drawn in the last N rounds
+    fixed_points: list[str] = Field(default_factory=list)  # point codes always included
+
+
+class Answer(_Model):
+    """What an inspector records for one standard at one point (or for one unit, for materials review)."""
+
+    result: Result
+    instances: int | None = Field(default=None, ge=0)  # deduction standards: problem instances seen
+    note: str = ""

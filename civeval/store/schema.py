@@ -217,3 +217,82 @@ login_sessions = sa.Table(
     sa.Column("last_seen_at", sa.DateTime, nullable=False),
     sa.Column("ended_at", sa.DateTime),
 )
+
+# --- rounds, drawn points, observations, photos (issue 4) ---------------------------------------
+
+rounds = sa.Table(
+    "rounds",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("name", sa.String(200), nullable=False),
+    sa.Column("kind", sa.String(20), nullable=False),
+    sa.Column("index_id", sa.Integer, sa.ForeignKey("indexes.id"), nullable=False),
+    sa.Column("start_date", sa.Date, nullable=False),
+    sa.Column("end_date", sa.Date, nullable=False),
+    sa.Column("status", sa.String(20), nullable=False, server_default="planned"),
+    sa.Column("sample_plan", sa.JSON),  # SamplePlan as drawn (with its seed)
+    sa.Column("drawn_by", sa.String(64)),
+    sa.Column("drawn_at", sa.DateTime),
+    sa.Column("created_at", sa.DateTime, nullable=False, server_default=sa.func.current_timestamp()),
+)
+
+# The points of a round: drawn (or fixed), with the inspector they are assigned to and the day of the visit.
+round_points = sa.Table(
+    "round_points",
+    metadata,
+    sa.Column("round_id", sa.Integer, sa.ForeignKey("rounds.id", ondelete="CASCADE"), primary_key=True),
+    sa.Column("point_id", sa.Integer, sa.ForeignKey("points.id"), primary_key=True, index=True),
+    sa.Column("fixed", sa.Boolean, nullable=False, server_default=sa.false()),
+    sa.Column("inspector_id", sa.Integer, sa.ForeignKey("users.id"), index=True),
+    sa.Column("visit_date", sa.Date),
+    sa.Column("submitted_at", sa.DateTime),
+    sa.Column("submitted_by", sa.String(64)),
+)
+
+# One answer per (round, point, standard) for field standards, or per (round, unit, standard) for materials review.
+observations = sa.Table(
+    "observations",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("round_id", sa.Integer, sa.ForeignKey("rounds.id", ondelete="CASCADE"), nullable=False),
+    sa.Column("point_id", sa.Integer, sa.ForeignKey("points.id"), index=True),
+    sa.Column("unit_id", sa.Integer, sa.ForeignKey("units.id"), index=True),
+    sa.Column("standard_id", sa.Integer, sa.ForeignKey("standards.id"), nullable=False, index=True),
+    sa.Column("result", sa.String(4), nullable=False),
+    sa.Column("instances", sa.Integer),
+    sa.Column("note", sa.Text, nullable=False, server_default=""),
+    sa.Column("source", sa.String(10), nullable=False, server_default="app"),  # app / paper
+    sa.Column("answered_by", sa.String(64), nullable=False),
+    sa.Column("answered_at", sa.DateTime, nullable=False),
+    sa.Column("version", sa.Integer, nullable=False, server_default="1"),
+    sa.UniqueConstraint("round_id", "point_id", "standard_id", name="uq_observations_round_point_standard"),
+    sa.UniqueConstraint("round_id", "unit_id", "standard_id", name="uq_observations_round_unit_standard"),
+    sa.Index("ix_observations_round_point", "round_id", "point_id"),
+)
+
+# Photos, stored once by content hash: as files under evaluations/photos (default) or in the database.
+photos = sa.Table(
+    "photos",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("sha256", sa.String(64), nullable=False, unique=True),
+    sa.Column("content_type", sa.String(50), nullable=False),
+    sa.Column("width", sa.Integer, nullable=False),
+    sa.Column("height", sa.Integer, nullable=False),
+    sa.Column("size_bytes", sa.Integer, nullable=False),
+    sa.Column("taken_at", sa.DateTime),  # from EXIF, when present
+    sa.Column("gps_lat", sa.Float),
+    sa.Column("gps_lon", sa.Float),
+    sa.Column("storage", sa.String(10), nullable=False),  # file / db
+    sa.Column("data", sa.LargeBinary),  # the bytes, when storage == "db"
+    sa.Column("uploaded_by", sa.String(64), nullable=False),
+    sa.Column("uploaded_at", sa.DateTime, nullable=False),
+)
+
+observation_photos = sa.Table(
+    "observation_photos",
+    metadata,
+    sa.Column("observation_id", sa.Integer, sa.ForeignKey("observations.id", ondelete="CASCADE"), primary_key=True),
+    sa.Column("photo_id", sa.Integer, sa.ForeignKey("photos.id"), primary_key=True),
+    sa.Column("position", sa.Integer, nullable=False),
+)
