@@ -28,7 +28,13 @@ LOCKOUT = dt.timedelta(minutes=15)
 MIN_PASSWORD_LENGTH = 8
 DEFAULT_IDLE_MINUTES = 30
 
-_hasher = PasswordHasher()  # argon2id with argon2-cffi's recommended parameters
+# argon2id with argon2-cffi's recommended parameters (RFC 9106). CIVEVAL_ARGON2_FAST=1 (set by the test suite
+# only) uses the cheapest parameters so that hundreds of test accounts do not take minutes.
+_hasher = (
+    PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
+    if os.environ.get("CIVEVAL_ARGON2_FAST") == "1"
+    else PasswordHasher()
+)
 
 
 class LoginError(Exception):
@@ -208,15 +214,17 @@ def authenticate(engine: sa.Engine, username: str, password: str, *, now: dt.dat
     return actor
 
 
+_DUMMY_HASH: list[str] = []  # computed on first use, not at import (a hash costs about half a second)
+
+
 def _hasher_dummy_verify(password: str) -> None:
     """Spend the time of a real check, so that timing does not tell which usernames exist."""
+    if not _DUMMY_HASH:
+        _DUMMY_HASH.append(_hasher.hash("civeval-no-such-user"))
     try:
-        _hasher.verify(_DUMMY_HASH, password or "")
+        _hasher.verify(_DUMMY_HASH[0], password or "")
     except (VerifyMismatchError, VerificationError, InvalidHashError):
         pass
-
-
-_DUMMY_HASH = _hasher.hash("civeval-no-such-user")
 
 
 def actor_for_identity(engine: sa.Engine, email: str) -> Actor | None:

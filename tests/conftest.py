@@ -9,6 +9,9 @@ import os
 import uuid
 from pathlib import Path
 
+# Cheap argon2id parameters for the many test accounts (tests/test_auth.py checks the production ones).
+os.environ.setdefault("CIVEVAL_ARGON2_FAST", "1")
+
 import pytest
 
 from civeval.models import Actor, Grant, Role

@@ -120,3 +120,13 @@ def test_the_last_admin_cannot_be_removed(engine):
         auth.update_user(engine, boss, "boss", active=False)
     with pytest.raises(auth.AccountError, match="至少保留一名"):
         auth.update_user(engine, ADMIN, "boss", grants=[Grant(role=Role.leader)])
+
+
+def test_production_hashes_use_the_recommended_argon2id_parameters():
+    import subprocess
+    import sys
+
+    code = "from civeval import auth; print(auth.hash_password('Abc-12345'))"
+    env = {k: v for k, v in __import__("os").environ.items() if k != "CIVEVAL_ARGON2_FAST"}
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, check=True).stdout
+    assert out.startswith("$argon2id$v=19$m=65536,t=3,p=4$")
