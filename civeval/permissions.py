@@ -22,11 +22,17 @@ class Action(LabelledEnum):
     manage_users = "manage_users"
     view_audit = "view_audit"
     change_own_password = "change_own_password"
+    manage_rounds = "manage_rounds"
+    view_rounds = "view_rounds"
+    score_points = "score_points"
+    review_materials = "review_materials"
+    view_scores = "view_scores"
 
 
 class Reach(Enum):
     ALL = "all"  # the whole city, whatever the grant's scope
     SCOPE = "scope"  # the grant's scope unit and what lies under it; city-wide for an unscoped grant
+    ASSIGNED = "assigned"  # only what is assigned to the user (an inspector's points); the function checks it
 
 
 register_labels(
@@ -41,11 +47,16 @@ register_labels(
         "manage_users": ("管理用户",),
         "view_audit": ("查看操作日志",),
         "change_own_password": ("修改本人密码",),
+        "manage_rounds": ("管理测评轮次",),
+        "view_rounds": ("查看测评轮次",),
+        "score_points": ("实地测评打分",),
+        "review_materials": ("材料审核打分",),
+        "view_scores": ("查看得分",),
     },
 )
 
 ADM, INS, LIA, COO, LEA = Role.admin, Role.inspector, Role.liaison, Role.coordinator, Role.leader
-ALL, SCOPE = Reach.ALL, Reach.SCOPE
+ALL, SCOPE, ASSIGNED = Reach.ALL, Reach.SCOPE, Reach.ASSIGNED
 
 RULES: dict[Action, dict[Role, Reach]] = {
     Action.view_index: {ADM: ALL, INS: ALL, LIA: ALL, COO: ALL, LEA: ALL},
@@ -57,6 +68,11 @@ RULES: dict[Action, dict[Role, Reach]] = {
     Action.manage_users: {ADM: ALL},
     Action.view_audit: {ADM: ALL},
     Action.change_own_password: {ADM: ALL, INS: ALL, LIA: ALL, COO: ALL, LEA: ALL},
+    Action.manage_rounds: {ADM: ALL},
+    Action.view_rounds: {ADM: ALL, INS: ASSIGNED, COO: SCOPE, LEA: SCOPE},
+    Action.score_points: {ADM: ALL, INS: ASSIGNED},
+    Action.review_materials: {ADM: ALL},
+    Action.view_scores: {ADM: ALL, COO: SCOPE, LEA: SCOPE},
 }
 
 
@@ -71,17 +87,25 @@ def allowed(actor: Actor, action: Action) -> bool:
 
 
 def reach(actor: Actor, action: Action) -> set[str] | None:
-    """Where the actor may do the action: None for the whole city, else the scope unit names (maybe empty)."""
+    """Where the actor may do the action: None for the whole city, else the scope unit names (maybe empty).
+    A grant reaching only what is assigned to the user adds no unit here: see ``assigned_only``."""
     rule = RULES[action]
     scopes: set[str] = set()
     for g in actor.grants:
         how = rule.get(g.role)
-        if how is None:
+        if how is None or how is ASSIGNED:
             continue
         if how is ALL or g.scope is None:
             return None
         scopes.add(g.scope)
     return scopes
+
+
+def assigned_only(actor: Actor, action: Action) -> bool:
+    """True when the actor may do the action only on what is assigned to them (no wider grant allows it)."""
+    rule = RULES[action]
+    hows = [rule[g.role] for g in actor.grants if g.role in rule]
+    return bool(hows) and all(h is ASSIGNED for h in hows)
 
 
 def require(actor: Actor, action: Action, *, within: str | set[str] | None = None) -> None:

@@ -278,3 +278,9 @@ def session_token(url: str, username: str) -> str:
         return auth.start_session(engine, actor)
     finally:
         engine.dispose()
+
+
+def index_id(engine: sa.Engine) -> int:
+    """The id of the seeded index."""
+    with engine.connect() as conn:
+        return repo.find_index(conn, INDEX_NAME, INDEX_VERSION)

@@ -6,10 +6,26 @@ is checked by calling the real function as a user holding that role.
 
 from __future__ import annotations
 
+import datetime as dt
+
 import pytest
 
-from civeval import audit, auth, criteria, registers
-from civeval.models import Actor, Grant, Point, PointType, Role, Unit, UnitKind
+from civeval import audit, auth, criteria, registers, rounds
+from civeval.models import (
+    Actor,
+    Answer,
+    Grant,
+    Point,
+    PointType,
+    Quota,
+    Result,
+    Role,
+    RoundKind,
+    RoundStatus,
+    SamplePlan,
+    Unit,
+    UnitKind,
+)
 from civeval.permissions import Action, PermissionDenied
 from civeval.store import open_engine, repo
 from tests.conftest import ADMIN
@@ -27,6 +43,11 @@ manage_points        yes    no         no       no           no
 manage_users         yes    no         no       no           no
 view_audit           yes    no         no       no           no
 change_own_password  yes    yes        yes      yes          yes
+manage_rounds        yes    no         no       no           no
+view_rounds          yes    yes        no       yes          yes
+score_points         yes    yes        no       no           no
+review_materials     yes    no         no       no           no
+view_scores          yes    no         no       yes          yes
 """
 GRID = {
     (line.split()[0], role): flag == "yes"
@@ -71,10 +92,26 @@ def world(tmp_path_factory):
         grant = Grant(role=Role(role), scope=SCOPES.get(role))
         auth.create_user(engine, ADMIN, auth.NewUser(f"u_{role}", role, (grant,), PASSWORD))
         actors[role] = auth.authenticate(engine, f"u_{role}", PASSWORD)
-    return engine, actors, index_file, tmp
+    # A round with both field points assigned to the inspector.
+    with engine.connect() as conn:
+        index_id = repo.list_indexes(conn)[0].id
+    rid = rounds.create_round(
+        engine,
+        ADMIN,
+        name="权限测试",
+        kind=RoundKind.mock,
+        index_id=index_id,
+        start=dt.date.today(),
+        end=dt.date.today(),
+    )
+    plan = SamplePlan(seed=1, quotas=[Quota(point_type="农贸市场", count=1)], fixed_points=["P1"])
+    rounds.confirm_draw(engine, ADMIN, rid, plan)
+    rounds.assign(engine, ADMIN, rid, ["u_inspector"])
+    rounds.set_status(engine, ADMIN, rid, RoundStatus.in_progress)
+    return engine, actors, index_file, tmp, rid
 
 
-def exercise(action: str, engine, actor: Actor, index_file, tmp) -> None:
+def exercise(action: str, engine, actor: Actor, index_file, tmp, rid: int) -> None:
     """Do the action as ``actor`` through the real function."""
     match action:
         case "view_index":
@@ -101,8 +138,34 @@ def exercise(action: str, engine, actor: Actor, index_file, tmp) -> None:
         case "change_own_password":
             auth.change_own_password(engine, actor, PASSWORD, PASSWORD + "x")
             auth.change_own_password(engine, actor, PASSWORD + "x", PASSWORD)
+        case "manage_rounds":
+            rounds.create_round(
+                engine,
+                actor,
+                name="新轮次",
+                kind=RoundKind.patrol,
+                index_id=rounds_index(engine),
+                start=dt.date.today(),
+                end=dt.date.today(),
+            )
+        case "view_rounds":
+            with engine.connect() as conn:
+                rounds.list_rounds(conn, actor)
+        case "score_points":
+            # P1 is drawn (fixed) and assigned to the inspector
+            rounds.save_answer(engine, actor, rid, "P1", "III-1-1", Answer(result=Result.passed, instances=0))
+        case "review_materials":
+            rounds.save_unit_answer(engine, actor, rid, "城管局", "III-1-2", Answer(result=Result.A))
+        case "view_scores":
+            with engine.connect() as conn:
+                rounds.round_scores(conn, actor, rid)
         case _:
             raise AssertionError(f"no exercise for {action}")
+
+
+def rounds_index(engine) -> int:
+    with engine.connect() as conn:
+        return repo.list_indexes(conn)[0].id
 
 
 def test_the_grid_covers_every_action_and_role():
@@ -112,16 +175,16 @@ def test_the_grid_covers_every_action_and_role():
 
 @pytest.mark.parametrize(("action", "role"), sorted(GRID))
 def test_role_may_or_may_not(world, action, role):
-    engine, actors, index_file, tmp = world
+    engine, actors, index_file, tmp, rid = world
     if GRID[(action, role)]:
-        exercise(action, engine, actors[role], index_file, tmp)
+        exercise(action, engine, actors[role], index_file, tmp, rid)
     else:
         with pytest.raises(PermissionDenied, match="无权"):
-            exercise(action, engine, actors[role], index_file, tmp)
+            exercise(action, engine, actors[role], index_file, tmp, rid)
 
 
 def test_scoped_roles_see_only_their_points(world):
-    engine, actors, _, _ = world
+    engine, actors, *_ = world
     with engine.connect() as conn:
         seen = {
             r: {p.code for p in registers.visible_points(conn, actors[r])}
@@ -133,7 +196,7 @@ def test_scoped_roles_see_only_their_points(world):
 
 
 def test_a_refusal_writes_nothing(world):
-    engine, actors, _, _ = world
+    engine, actors, *_ = world
     with engine.connect() as conn:
         before = len(audit.read_log(conn, ADMIN, limit=None))
     with pytest.raises(PermissionDenied):

@@ -1,0 +1,1083 @@
+"""Evaluation rounds (测评轮次): create, draw the points, assign them, score them, submit them, close the round.
+
+Every function takes the acting user and enforces civeval.permissions; every write goes through the audit log.
+An answer is stored the moment it is given (``save_answer``); the interface holds nothing that is not stored.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import sqlalchemy as sa
+
+from civeval import audit, photos, sampling, scoring
+from civeval.models import (
+    Actor,
+    Answer,
+    EvaluationIndex,
+    Method,
+    Point,
+    Result,
+    RoundKind,
+    RoundStatus,
+    SamplePlan,
+    Standard,
+)
+from civeval.permissions import Action, PermissionDenied, assigned_only, reach, require
+from civeval.registers import point_units, unit_subtree
+from civeval.responsibility import responsible_unit
+from civeval.store import repo
+from civeval.store import schema as t
+
+
+class RoundError(Exception):
+    """A request the round rules refuse (closed round, unknown point, incomplete submission…); Chinese message."""
+
+
+class ConflictError(RoundError):
+    """Someone else changed the answer since it was read."""
+
+
+@dataclass(frozen=True)
+class RoundInfo:
+    id: int
+    name: str
+    kind: RoundKind
+    index_id: int
+    start_date: dt.date
+    end_date: dt.date
+    status: RoundStatus
+    sample_plan: dict | None
+    drawn_by: str | None
+    drawn_at: dt.datetime | None
+    n_points: int = 0
+    n_submitted: int = 0
+
+    @property
+    def title(self) -> str:
+        return f"{self.name}（{self.kind.label}，{self.status.label}）"
+
+
+# --- reading helpers ----------------------------------------------------------------------------
+
+
+def _round_row(conn: sa.Connection, round_id: int) -> RoundInfo:
+    mine = t.round_points.c.round_id == t.rounds.c.id
+    n = sa.select(sa.func.count()).select_from(t.round_points).where(mine).scalar_subquery()
+    s = sa.select(sa.func.count(t.round_points.c.submitted_at)).where(mine).scalar_subquery()
+    r = (
+        conn.execute(sa.select(t.rounds, n.label("n"), s.label("s")).where(t.rounds.c.id == round_id))
+        .mappings()
+        .first()
+    )
+    if r is None:
+        raise RoundError(f"测评轮次 {round_id} 不存在")
+    return _info(r, r["n"], r["s"])
+
+
+def _info(r, n: int = 0, s: int = 0) -> RoundInfo:
+    return RoundInfo(
+        r["id"],
+        r["name"],
+        RoundKind(r["kind"]),
+        r["index_id"],
+        r["start_date"],
+        r["end_date"],
+        RoundStatus(r["status"]),
+        r["sample_plan"],
+        r["drawn_by"],
+        r["drawn_at"],
+        n,
+        s,
+    )
+
+
+_INDEX_CACHE: dict[tuple[str, int], tuple[EvaluationIndex, dict[str, int]]] = {}
+
+
+def round_index(conn: sa.Connection, index_id: int) -> tuple[EvaluationIndex, dict[str, int]]:
+    """The index a round scores against, and its standard code -> id. Indexes are immutable once stored
+    (a replaced index gets new ids), so this is cached per database and index id."""
+    key = (str(conn.engine.url), index_id)
+    if key not in _INDEX_CACHE:
+        index = repo.load_index(conn, index_id)
+        ids = dict(
+            conn.execute(
+                sa.select(t.standards.c.code, t.standards.c.id).where(t.standards.c.index_id == index_id)
+            ).all()
+        )
+        _INDEX_CACHE[key] = (index, ids)
+    return _INDEX_CACHE[key]
+
+
+def applicable_standards(index: EvaluationIndex, point_type: str) -> list[tuple[str, str, Standard]]:
+    """The field standards checked at a point of this type: (category name, item name, standard), index order."""
+    return [(c.name, i.name, s) for c, i, s in index.standards() if s.is_field and point_type in s.point_types]
+
+
+def materials_standards(index: EvaluationIndex) -> list[tuple[str, str, Standard]]:
+    """Standards scored per responsible unit rather than per point (材料审核)."""
+    return [(c.name, i.name, s) for c, i, s in index.standards() if Method.materials in s.methods and not s.is_field]
+
+
+def _point_id(conn: sa.Connection, code: str) -> int:
+    pid = conn.execute(sa.select(t.points.c.id).where(t.points.c.code == code)).scalar_one_or_none()
+    if pid is None:
+        raise RoundError(f"点位“{code}”不存在")
+    return pid
+
+
+def _user_id(conn: sa.Connection, username: str) -> int:
+    uid = conn.execute(sa.select(t.users.c.id).where(t.users.c.username == username)).scalar_one_or_none()
+    if uid is None:
+        raise RoundError(f"用户“{username}”不存在")
+    return uid
+
+
+def _require_open(info: RoundInfo) -> None:
+    if info.status is RoundStatus.closed:
+        raise RoundError(f"“{info.name}”已结束，只能查看，不能修改")
+
+
+# --- rounds -------------------------------------------------------------------------------------
+
+
+def create_round(
+    engine: sa.Engine, actor: Actor, *, name: str, kind: RoundKind, index_id: int, start: dt.date, end: dt.date
+) -> int:
+    require(actor, Action.manage_rounds)
+    name = (name or "").strip()
+    if not name:
+        raise RoundError("轮次名称不能为空")
+    if end < start:
+        raise RoundError("结束日期不能早于开始日期")
+    with audit.writing(engine, actor, context=f"新建测评轮次 {name}") as conn:
+        if conn.execute(sa.select(t.indexes.c.id).where(t.indexes.c.id == index_id)).first() is None:
+            raise RoundError(f"测评体系 {index_id} 不存在")
+        return conn.execute(
+            sa.insert(t.rounds).values(
+                name=name[:200],
+                kind=kind.value,
+                index_id=index_id,
+                start_date=start,
+                end_date=end,
+                status=RoundStatus.planned.value,
+            )
+        ).inserted_primary_key[0]
+
+
+def _visible_round_ids(conn: sa.Connection, actor: Actor) -> set[int] | None:
+    """None: every round. Otherwise the rounds with a point assigned to the actor or in their scope."""
+    require(actor, Action.view_rounds)
+    where = reach(actor, Action.view_rounds)
+    if where is None:
+        return None
+    ids = set(
+        conn.execute(
+            sa.select(t.round_points.c.round_id).where(t.round_points.c.inspector_id == actor.user_id).distinct()
+        ).scalars()
+    )
+    if where:
+        inside = unit_subtree(repo.list_units(conn), where)
+        unit_ids = list(conn.execute(sa.select(t.units.c.id).where(t.units.c.name.in_(inside))).scalars())
+        ids |= set(
+            conn.execute(
+                sa.select(t.round_points.c.round_id)
+                .join(t.points, t.points.c.id == t.round_points.c.point_id)
+                .where(sa.or_(t.points.c.street_id.in_(unit_ids), t.points.c.custodian_unit_id.in_(unit_ids)))
+                .distinct()
+            ).scalars()
+        )
+    return ids
+
+
+def list_rounds(conn: sa.Connection, actor: Actor) -> list[RoundInfo]:
+    visible = _visible_round_ids(conn, actor)
+    counts = (
+        sa.select(
+            t.round_points.c.round_id,
+            sa.func.count().label("n"),
+            sa.func.count(t.round_points.c.submitted_at).label("s"),
+        )
+        .group_by(t.round_points.c.round_id)
+        .subquery()
+    )
+    q = (
+        sa.select(t.rounds, sa.func.coalesce(counts.c.n, 0).label("n"), sa.func.coalesce(counts.c.s, 0).label("s"))
+        .select_from(t.rounds.outerjoin(counts, counts.c.round_id == t.rounds.c.id))
+        .order_by(t.rounds.c.start_date.desc(), t.rounds.c.id.desc())
+    )
+    if visible is not None:
+        q = q.where(t.rounds.c.id.in_(visible or {-1}))
+    return [_info(r, r["n"], r["s"]) for r in conn.execute(q).mappings()]
+
+
+def get_round(conn: sa.Connection, actor: Actor, round_id: int) -> RoundInfo:
+    visible = _visible_round_ids(conn, actor)
+    if visible is not None and round_id not in visible:
+        raise PermissionDenied(f"{actor.name}无权查看测评轮次 {round_id}")
+    return _round_row(conn, round_id)
+
+
+def set_status(engine: sa.Engine, actor: Actor, round_id: int, status: RoundStatus, *, reason: str = "") -> None:
+    """planned → in progress → closed; a closed round may be reopened to in progress with a reason."""
+    require(actor, Action.manage_rounds)
+    with audit.writing(engine, actor, context=f"轮次状态 {round_id} → {status.label}", reason=reason) as conn:
+        info = _round_row(conn, round_id)
+        allowed = {
+            RoundStatus.planned: {RoundStatus.in_progress},
+            RoundStatus.in_progress: {RoundStatus.closed, RoundStatus.planned},
+            RoundStatus.closed: {RoundStatus.in_progress},
+        }[info.status]
+        if status not in allowed:
+            raise RoundError(f"“{info.name}”不能从“{info.status.label}”改为“{status.label}”")
+        if info.status is RoundStatus.closed and not reason.strip():
+            raise RoundError("重新打开已结束的轮次须填写原因")
+        if status is RoundStatus.in_progress and info.n_points == 0:
+            raise RoundError("尚未抽取点位，不能开始")
+        conn.execute(sa.update(t.rounds).where(t.rounds.c.id == round_id).values(status=status.value))
+
+
+# --- drawing and assigning ----------------------------------------------------------------------
+
+
+def _recently_drawn(conn: sa.Connection, round_id: int, n: int) -> set[str]:
+    if n <= 0:
+        return set()
+    recent = list(
+        conn.execute(
+            sa.select(t.rounds.c.id)
+            .where(t.rounds.c.id != round_id, t.rounds.c.drawn_at.is_not(None))
+            .order_by(t.rounds.c.drawn_at.desc())
+            .limit(n)
+        ).scalars()
+    )
+    if not recent:
+        return set()
+    return set(
+        conn.execute(
+            sa.select(t.points.c.code)
+            .join(t.round_points, t.round_points.c.point_id == t.points.c.id)
+            .where(t.round_points.c.round_id.in_(recent))
+        ).scalars()
+    )
+
+
+def preview_draw(conn: sa.Connection, actor: Actor, round_id: int, plan: SamplePlan) -> sampling.Draw:
+    """What ``plan`` would draw for this round (nothing is stored): for the table and map shown before confirming."""
+    require(actor, Action.manage_rounds)
+    _require_open(_round_row(conn, round_id))
+    return sampling.draw(
+        repo.list_points(conn), plan, recently_drawn=_recently_drawn(conn, round_id, plan.exclude_last_rounds)
+    )
+
+
+def confirm_draw(engine: sa.Engine, actor: Actor, round_id: int, plan: SamplePlan) -> sampling.Draw:
+    """Draw with ``plan`` and store the plan, its seed, who drew and the points. The same plan and seed always
+    draw the same points. A planned round may be drawn again (replacing its points) until scoring starts."""
+    require(actor, Action.manage_rounds)
+    with audit.writing(engine, actor, context=f"抽取点位 轮次{round_id} 种子{plan.seed}") as conn:
+        info = _round_row(conn, round_id)
+        if info.status is not RoundStatus.planned:
+            raise RoundError(f"“{info.name}”已{info.status.label}，不能重新抽取")
+        answered = conn.execute(
+            sa.select(sa.func.count()).select_from(t.observations).where(t.observations.c.round_id == round_id)
+        ).scalar_one()
+        if answered:
+            raise RoundError("本轮已有测评记录，不能重新抽取")
+        draw = sampling.draw(
+            repo.list_points(conn), plan, recently_drawn=_recently_drawn(conn, round_id, plan.exclude_last_rounds)
+        )
+        conn.execute(sa.delete(t.round_points).where(t.round_points.c.round_id == round_id))
+        ids = dict(conn.execute(sa.select(t.points.c.code, t.points.c.id)).all())
+        if draw.points:
+            conn.execute(
+                sa.insert(t.round_points),
+                [dict(round_id=round_id, point_id=ids[p.code], fixed=p.fixed) for p in draw.points],
+            )
+        conn.execute(
+            sa.update(t.rounds)
+            .where(t.rounds.c.id == round_id)
+            .values(sample_plan=plan.model_dump(mode="json"), drawn_by=actor.username, drawn_at=audit.now())
+        )
+    return draw
+
+
+@dataclass(frozen=True)
+class RoundPoint:
+    point: Point
+    fixed: bool
+    inspector: str | None
+    visit_date: dt.date | None
+    submitted_at: dt.datetime | None
+    answered: int = 0
+    applicable: int = 0
+
+    @property
+    def progress(self) -> str:
+        return f"{self.answered}/{self.applicable}"
+
+
+def _round_points_query(round_id: int) -> sa.Select:
+    inspector = t.users.alias("inspector")
+    pq = repo._points_query().subquery()
+    answered = (
+        sa.select(t.observations.c.point_id, sa.func.count().label("answered"))
+        .where(t.observations.c.round_id == round_id)
+        .group_by(t.observations.c.point_id)
+        .subquery()
+    )
+    return (
+        sa.select(
+            pq,
+            t.round_points.c.fixed,
+            inspector.c.username.label("inspector"),
+            t.round_points.c.visit_date,
+            t.round_points.c.submitted_at,
+            sa.func.coalesce(answered.c.answered, 0).label("answered"),
+        )
+        .select_from(
+            t.round_points.join(pq, pq.c.id == t.round_points.c.point_id)
+            .outerjoin(inspector, inspector.c.id == t.round_points.c.inspector_id)
+            .outerjoin(answered, answered.c.point_id == t.round_points.c.point_id)
+        )
+        .where(t.round_points.c.round_id == round_id)
+        .order_by(pq.c.street, pq.c.code)
+    )
+
+
+_POINT_FIELDS = (
+    "code",
+    "name",
+    "point_type",
+    "street",
+    "address",
+    "lat",
+    "lon",
+    "custodian_unit",
+    "road_chief_unit",
+    "owner_leader",
+    "active",
+)
+
+
+def _round_point(r, index: EvaluationIndex, workload: dict[str, int]) -> RoundPoint:
+    p = Point(**{k: r[k] for k in _POINT_FIELDS})
+    return RoundPoint(
+        p, r["fixed"], r["inspector"], r["visit_date"], r["submitted_at"], r["answered"], workload.get(p.point_type, 0)
+    )
+
+
+def round_points(conn: sa.Connection, actor: Actor, round_id: int) -> list[RoundPoint]:
+    """The points of a round with their inspector, visit day and progress, as far as the actor may see them."""
+    info = get_round(conn, actor, round_id)
+    index, _ = round_index(conn, info.index_id)
+    workload = sampling.workload_by_type(index)
+    rows = [_round_point(r, index, workload) for r in conn.execute(_round_points_query(round_id)).mappings()]
+    where = reach(actor, Action.view_rounds)
+    if where is None:
+        return rows
+    inside = unit_subtree(repo.list_units(conn), where) if where else set()
+    return [rp for rp in rows if rp.inspector == actor.username or point_units(rp.point) & inside]
+
+
+def assign(
+    engine: sa.Engine, actor: Actor, round_id: int, inspectors: Sequence[str], *, seed: int | None = None
+) -> dict[str, list[str]]:
+    """Split the round's points among inspectors (usernames), balanced by standards to check and kept together
+    by street; for an unannounced round also set each point's visit day. Returns inspector -> point codes."""
+    require(actor, Action.manage_rounds)
+    with audit.writing(engine, actor, context=f"分配点位 轮次{round_id}") as conn:
+        info = _round_row(conn, round_id)
+        _require_open(info)
+        index, _ = round_index(conn, info.index_id)
+        workload = sampling.workload_by_type(index)
+        rows = list(conn.execute(_round_points_query(round_id)).mappings())
+        drawn = [
+            sampling.DrawnPoint(
+                code=r["code"], point_type=r["point_type"], street=r["street"], fixed=r["fixed"], stratum=""
+            )
+            for r in rows
+        ]
+        plan = sampling.assign(drawn, list(inspectors), workload=lambda p: workload.get(p.point_type, 0))
+        days = {}
+        if info.kind is RoundKind.unannounced:
+            days = sampling.visit_dates(
+                plan,
+                info.start_date,
+                info.end_date,
+                seed=seed if seed is not None else round_id,
+                streets={p.code: p.street for p in drawn},
+            )
+        ids = dict(conn.execute(sa.select(t.points.c.code, t.points.c.id)).all())
+        for username, codes in plan.items():
+            uid = _user_id(conn, username)
+            for code in codes:
+                conn.execute(
+                    sa.update(t.round_points)
+                    .where(t.round_points.c.round_id == round_id, t.round_points.c.point_id == ids[code])
+                    .values(inspector_id=uid, visit_date=days.get(code))
+                )
+    return plan
+
+
+def reassign(
+    engine: sa.Engine,
+    actor: Actor,
+    round_id: int,
+    point_code: str,
+    inspector: str | None,
+    *,
+    visit_date: dt.date | None = None,
+) -> None:
+    """Hand one point to another inspector (or to nobody), optionally with a visit day."""
+    require(actor, Action.manage_rounds)
+    with audit.writing(engine, actor, context=f"改派点位 {point_code} 轮次{round_id}") as conn:
+        _require_open(_round_row(conn, round_id))
+        uid = _user_id(conn, inspector) if inspector else None
+        done = conn.execute(
+            sa.update(t.round_points)
+            .where(t.round_points.c.round_id == round_id, t.round_points.c.point_id == _point_id(conn, point_code))
+            .values(inspector_id=uid, visit_date=visit_date)
+        ).rowcount
+        if not done:
+            raise RoundError(f"点位“{point_code}”不在本轮")
+
+
+# --- the inspector's day ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Task:
+    round: RoundInfo
+    point: RoundPoint
+
+
+def tasks(conn: sa.Connection, actor: Actor, *, today: dt.date | None = None) -> list[Task]:
+    """The points assigned to the actor in rounds not closed, today's first. In an unannounced round a point
+    shows only on its visit day."""
+    require(actor, Action.score_points)
+    today = today or dt.date.today()
+    rids = list(
+        conn.execute(
+            sa.select(t.round_points.c.round_id)
+            .join(t.rounds, t.rounds.c.id == t.round_points.c.round_id)
+            .where(t.round_points.c.inspector_id == actor.user_id, t.rounds.c.status != RoundStatus.closed.value)
+            .distinct()
+        ).scalars()
+    )
+    out: list[Task] = []
+    for rid in sorted(rids):
+        info = _round_row(conn, rid)
+        index, _ = round_index(conn, info.index_id)
+        workload = sampling.workload_by_type(index)
+        mine = _round_points_query(rid).where(t.round_points.c.inspector_id == actor.user_id)
+        for r in conn.execute(mine).mappings():
+            rp = _round_point(r, index, workload)
+            if info.kind is RoundKind.unannounced and rp.visit_date != today:
+                continue
+            out.append(Task(info, rp))
+    return sorted(
+        out,
+        key=lambda x: (
+            x.point.submitted_at is not None,
+            x.point.visit_date or dt.date.max,
+            x.round.id,
+            x.point.point.street or "",
+            x.point.point.code,
+        ),
+    )
+
+
+def _may_score(
+    conn: sa.Connection, actor: Actor, info: RoundInfo, point_id: int, *, today: dt.date | None = None
+) -> None:
+    require(actor, Action.score_points)
+    if not assigned_only(actor, Action.score_points):
+        return
+    row = conn.execute(
+        sa.select(t.round_points.c.inspector_id, t.round_points.c.visit_date).where(
+            t.round_points.c.round_id == info.id, t.round_points.c.point_id == point_id
+        )
+    ).first()
+    if row is None or row.inspector_id != actor.user_id:
+        raise PermissionDenied(f"{actor.name}无权为该点位打分：点位未分配给您")
+    if info.kind is RoundKind.unannounced and row.visit_date != (today or dt.date.today()):
+        raise PermissionDenied(f"暗访点位只能在指定日期（{row.visit_date}）打分")
+
+
+@dataclass
+class StandardAnswer:
+    category: str
+    item: str
+    standard: Standard
+    answer: Answer | None = None
+    version: int = 0
+    answered_by: str = ""
+    answered_at: dt.datetime | None = None
+    source: str = "app"
+    photo_ids: list[int] = field(default_factory=list)
+    score: float | None = None
+
+    @property
+    def failed(self) -> bool:
+        return self.score is not None and self.score < self.standard.full_marks
+
+
+@dataclass
+class PointSheet:
+    round: RoundInfo
+    point: RoundPoint
+    answers: list[StandardAnswer]
+
+    @property
+    def answered(self) -> int:
+        return sum(a.answer is not None for a in self.answers)
+
+    def missing(self) -> list[str]:
+        """What stops submission: unanswered standards, failures without photo or note (Chinese lines)."""
+        out = []
+        for a in self.answers:
+            if a.answer is None:
+                out.append(f"{a.standard.code} 未作答")
+            elif a.failed:
+                if not a.photo_ids:
+                    out.append(f"{a.standard.code} 不符合，须上传照片")
+                if not a.answer.note.strip():
+                    out.append(f"{a.standard.code} 不符合，须填写说明")
+        return out
+
+
+def _answers(
+    conn: sa.Connection, round_id: int, *, point_id: int | None = None, unit_id: int | None = None
+) -> dict[int, dict]:
+    q = sa.select(t.observations).where(t.observations.c.round_id == round_id)
+    q = (
+        q.where(t.observations.c.point_id == point_id)
+        if point_id is not None
+        else q.where(t.observations.c.unit_id == unit_id)
+    )
+    rows = {r["standard_id"]: dict(r) for r in conn.execute(q).mappings()}
+    if rows:
+        for oid, pid in conn.execute(
+            sa.select(t.observation_photos.c.observation_id, t.observation_photos.c.photo_id)
+            .where(t.observation_photos.c.observation_id.in_([r["id"] for r in rows.values()]))
+            .order_by(t.observation_photos.c.position)
+        ):
+            for r in rows.values():
+                if r["id"] == oid:
+                    r.setdefault("photos", []).append(pid)
+    return rows
+
+
+def _fill(sa_: StandardAnswer, row: dict | None) -> StandardAnswer:
+    if row is not None:
+        sa_.answer = Answer(result=Result(row["result"]), instances=row["instances"], note=row["note"])
+        sa_.version, sa_.answered_by, sa_.answered_at = row["version"], row["answered_by"], row["answered_at"]
+        sa_.source, sa_.photo_ids = row["source"], row.get("photos", [])
+        scored = scoring.score_observation(sa_.standard, sa_.answer)
+        sa_.score = scored.score if scored.applicable else None
+    return sa_
+
+
+def point_sheet(conn: sa.Connection, actor: Actor, round_id: int, point_code: str) -> PointSheet:
+    """The scoring sheet of one point: its applicable standards by category, with the answers stored so far."""
+    info = _round_row(conn, round_id)
+    pid = _point_id(conn, point_code)
+    _may_score_or_view(conn, actor, info, pid)
+    index, ids = round_index(conn, info.index_id)
+    workload = sampling.workload_by_type(index)
+    r = conn.execute(_round_points_query(round_id).where(t.round_points.c.point_id == pid)).mappings().first()
+    if r is None:
+        raise RoundError(f"点位“{point_code}”不在“{info.name}”中")
+    rp = _round_point(r, index, workload)
+    stored = _answers(conn, round_id, point_id=pid)
+    answers = [
+        _fill(StandardAnswer(c, i, s), stored.get(ids[s.code]))
+        for c, i, s in applicable_standards(index, rp.point.point_type)
+    ]
+    return PointSheet(info, rp, answers)
+
+
+def _may_score_or_view(conn: sa.Connection, actor: Actor, info: RoundInfo, point_id: int) -> None:
+    try:
+        _may_score(conn, actor, info, point_id)
+    except PermissionDenied:
+        if info.id not in (_visible_round_ids(conn, actor) or {info.id}):
+            raise
+        require(actor, Action.view_rounds)
+
+
+def save_answer(
+    engine: sa.Engine,
+    actor: Actor,
+    round_id: int,
+    point_code: str,
+    standard_code: str,
+    answer: Answer,
+    *,
+    reason: str = "",
+    expected_version: int | None = None,
+    source: str = "app",
+) -> int:
+    """Store one answer now (insert or update). Returns the answer's new version.
+
+    After the point was submitted a change needs a reason, kept in the audit log with the before/after values.
+    With ``expected_version`` the save is refused when someone changed the answer in the meantime.
+    """
+    with audit.writing(
+        engine, actor, context=f"测评打分 轮次{round_id} {point_code} {standard_code}", reason=reason
+    ) as conn:
+        info = _round_row(conn, round_id)
+        _require_open(info)
+        pid = _point_id(conn, point_code)
+        _may_score(conn, actor, info, pid)
+        index, ids = round_index(conn, info.index_id)
+        standard = index.standard(standard_code)
+        rp = conn.execute(
+            sa.select(t.round_points.c.submitted_at, t.points.c.point_type_id, t.point_types.c.name)
+            .join(t.points, t.points.c.id == t.round_points.c.point_id)
+            .join(t.point_types, t.point_types.c.id == t.points.c.point_type_id)
+            .where(t.round_points.c.round_id == round_id, t.round_points.c.point_id == pid)
+        ).first()
+        if rp is None:
+            raise RoundError(f"点位“{point_code}”不在“{info.name}”中")
+        if standard is None or not (standard.is_field and rp.name in standard.point_types):
+            raise RoundError(f"标准“{standard_code}”不适用于点位“{point_code}”（{rp.name}）")
+        scoring.score_observation(standard, answer)  # refuses an answer that does not fit the scoring mode
+        if rp.submitted_at is not None and not reason.strip():
+            raise RoundError("该点位已提交，修改须填写原因")
+        return _upsert(
+            conn,
+            actor,
+            round_id,
+            ids[standard_code],
+            answer,
+            point_id=pid,
+            expected_version=expected_version,
+            source=source,
+        )
+
+
+def _upsert(
+    conn: sa.Connection,
+    actor: Actor,
+    round_id: int,
+    standard_id: int,
+    answer: Answer,
+    *,
+    point_id: int | None = None,
+    unit_id: int | None = None,
+    expected_version: int | None,
+    source: str,
+) -> int:
+    key = [t.observations.c.round_id == round_id, t.observations.c.standard_id == standard_id]
+    key.append(t.observations.c.point_id == point_id if point_id is not None else t.observations.c.unit_id == unit_id)
+    row = conn.execute(
+        sa.select(
+            t.observations.c.id,
+            t.observations.c.version,
+            t.observations.c.result,
+            t.observations.c.instances,
+            t.observations.c.note,
+        ).where(*key)
+    ).first()
+    values = dict(
+        result=answer.result.value,
+        instances=answer.instances,
+        note=answer.note[:5000],
+        source=source,
+        answered_by=actor.username,
+        answered_at=audit.now(),
+    )
+    if row is None:
+        if expected_version not in (None, 0):
+            raise ConflictError("该答案已被他人删除或尚未保存，请刷新后重试")
+        conn.execute(
+            sa.insert(t.observations).values(
+                round_id=round_id, point_id=point_id, unit_id=unit_id, standard_id=standard_id, version=1, **values
+            )
+        )
+        return 1
+    if expected_version is not None and expected_version != row.version:
+        raise ConflictError("该答案已被他人修改，请刷新查看最新答案后再改")
+    if (row.result, row.instances, row.note) == (values["result"], values["instances"], values["note"]):
+        return row.version  # the same answer again (a double tap): nothing to store
+    done = conn.execute(
+        sa.update(t.observations)
+        .where(t.observations.c.id == row.id, t.observations.c.version == row.version)
+        .values(version=row.version + 1, **values)
+    ).rowcount
+    if not done:
+        raise ConflictError("该答案已被他人修改，请刷新查看最新答案后再改")
+    return row.version + 1
+
+
+def add_photo(
+    engine: sa.Engine, actor: Actor, round_id: int, point_code: str, standard_code: str, data: bytes, filename: str
+) -> int:
+    """Attach a photo to the answer of a standard at a point (answer first). Returns the photo id."""
+    prepared = photos.prepare(data, filename)  # refuses non-images, corrupt and oversized files
+    with audit.writing(engine, actor, context=f"上传照片 轮次{round_id} {point_code} {standard_code}") as conn:
+        info = _round_row(conn, round_id)
+        _require_open(info)
+        pid = _point_id(conn, point_code)
+        _may_score(conn, actor, info, pid)
+        _, ids = round_index(conn, info.index_id)
+        if standard_code not in ids:
+            raise RoundError(f"标准“{standard_code}”不存在")
+        oid = conn.execute(
+            sa.select(t.observations.c.id).where(
+                t.observations.c.round_id == round_id,
+                t.observations.c.point_id == pid,
+                t.observations.c.standard_id == ids[standard_code],
+            )
+        ).scalar_one_or_none()
+        if oid is None:
+            raise RoundError("请先选择测评结果，再上传照片")
+        photo_id = photos.photo_store(engine).put(conn, prepared, uploaded_by=actor.username)
+        exists = conn.execute(
+            sa.select(t.observation_photos.c.photo_id).where(
+                t.observation_photos.c.observation_id == oid, t.observation_photos.c.photo_id == photo_id
+            )
+        ).first()
+        if exists is None:
+            position = conn.execute(
+                sa.select(sa.func.count())
+                .select_from(t.observation_photos)
+                .where(t.observation_photos.c.observation_id == oid)
+            ).scalar_one()
+            conn.execute(
+                sa.insert(t.observation_photos).values(observation_id=oid, photo_id=photo_id, position=position)
+            )
+    return photo_id
+
+
+def remove_photo(
+    engine: sa.Engine,
+    actor: Actor,
+    round_id: int,
+    point_code: str,
+    standard_code: str,
+    photo_id: int,
+    *,
+    reason: str = "",
+) -> None:
+    with audit.writing(
+        engine, actor, context=f"删除照片 轮次{round_id} {point_code} {standard_code}", reason=reason
+    ) as conn:
+        info = _round_row(conn, round_id)
+        _require_open(info)
+        pid = _point_id(conn, point_code)
+        _may_score(conn, actor, info, pid)
+        _, ids = round_index(conn, info.index_id)
+        oid = conn.execute(
+            sa.select(t.observations.c.id).where(
+                t.observations.c.round_id == round_id,
+                t.observations.c.point_id == pid,
+                t.observations.c.standard_id == ids.get(standard_code, -1),
+            )
+        ).scalar_one_or_none()
+        conn.execute(
+            sa.delete(t.observation_photos).where(
+                t.observation_photos.c.observation_id == oid, t.observation_photos.c.photo_id == photo_id
+            )
+        )
+
+
+def submit_point(engine: sa.Engine, actor: Actor, round_id: int, point_code: str) -> None:
+    """Submit a point: every standard answered, every failure with a photo and a note."""
+    with engine.connect() as conn:
+        sheet = point_sheet(conn, actor, round_id, point_code)
+    if missing := sheet.missing():
+        raise RoundError("不能提交：\n" + "\n".join(missing))
+    with audit.writing(engine, actor, context=f"提交点位 轮次{round_id} {point_code}") as conn:
+        info = _round_row(conn, round_id)
+        _require_open(info)
+        pid = _point_id(conn, point_code)
+        _may_score(conn, actor, info, pid)
+        conn.execute(
+            sa.update(t.round_points)
+            .where(
+                t.round_points.c.round_id == round_id,
+                t.round_points.c.point_id == pid,
+                t.round_points.c.submitted_at.is_(None),
+            )
+            .values(submitted_at=audit.now(), submitted_by=actor.username)
+        )
+
+
+# --- materials review: scored per responsible unit ----------------------------------------------
+
+
+@dataclass
+class UnitSheet:
+    round: RoundInfo
+    unit: str
+    answers: list[StandardAnswer]
+
+
+def materials_sheets(conn: sa.Connection, actor: Actor, round_id: int) -> list[UnitSheet]:
+    """Per responsible unit (the standard's lead unit), the materials standards with their stored answers."""
+    require(actor, Action.review_materials)
+    info = _round_row(conn, round_id)
+    index, ids = round_index(conn, info.index_id)
+    unit_ids = dict(conn.execute(sa.select(t.units.c.name, t.units.c.id)).all())
+    by_unit: dict[str, list[tuple[str, str, Standard]]] = {}
+    for c, i, s in materials_standards(index):
+        unit = responsible_unit(s)
+        if unit:
+            by_unit.setdefault(unit, []).append((c, i, s))
+    sheets = []
+    for unit in sorted(by_unit):
+        stored = _answers(conn, round_id, unit_id=unit_ids.get(unit, -1))
+        sheets.append(
+            UnitSheet(
+                info, unit, [_fill(StandardAnswer(c, i, s), stored.get(ids[s.code])) for c, i, s in by_unit[unit]]
+            )
+        )
+    return sheets
+
+
+def save_unit_answer(
+    engine: sa.Engine,
+    actor: Actor,
+    round_id: int,
+    unit: str,
+    standard_code: str,
+    answer: Answer,
+    *,
+    reason: str = "",
+    expected_version: int | None = None,
+) -> int:
+    require(actor, Action.review_materials)
+    with audit.writing(engine, actor, context=f"材料审核 轮次{round_id} {unit} {standard_code}", reason=reason) as conn:
+        info = _round_row(conn, round_id)
+        _require_open(info)
+        index, ids = round_index(conn, info.index_id)
+        standard = index.standard(standard_code)
+        if standard is None or standard not in [s for _, _, s in materials_standards(index)]:
+            raise RoundError(f"标准“{standard_code}”不是材料审核标准")
+        if responsible_unit(standard) != unit:
+            raise RoundError(f"标准“{standard_code}”的责任单位不是“{unit}”")
+        uid = conn.execute(sa.select(t.units.c.id).where(t.units.c.name == unit)).scalar_one_or_none()
+        if uid is None:
+            raise RoundError(f"单位“{unit}”不存在")
+        scoring.score_observation(standard, answer)
+        return _upsert(
+            conn,
+            actor,
+            round_id,
+            ids[standard_code],
+            answer,
+            unit_id=uid,
+            expected_version=expected_version,
+            source="app",
+        )
+
+
+# --- scores -------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ScoredRecord:
+    """One stored observation with everything a score or a ranking groups by."""
+
+    point_code: str | None
+    point_name: str | None
+    street: str | None
+    point_type: str | None
+    unit: str | None  # who answers for it (the responsibility rule)
+    category: str
+    item_code: str
+    standard: Standard
+    result: Result
+    instances: int | None
+    score: float
+    full: float
+    failed: bool
+    applicable: bool
+    scored: scoring.ScoredObservation
+
+
+def scored_records(conn: sa.Connection, round_id: int) -> list[ScoredRecord]:
+    """Every observation of a round, scored (field standards per point, materials per unit)."""
+    info = _round_row(conn, round_id)
+    index, ids = round_index(conn, info.index_id)
+    by_id = {ids[s.code]: (c, i, s) for c, i, s in index.standards()}
+    pq = repo._points_query().subquery()
+    rows = conn.execute(
+        sa.select(
+            t.observations.c.standard_id,
+            t.observations.c.result,
+            t.observations.c.instances,
+            t.observations.c.note,
+            pq.c.code,
+            pq.c.name,
+            pq.c.point_type,
+            pq.c.street,
+            pq.c.custodian_unit,
+            pq.c.road_chief_unit,
+            pq.c.address,
+            pq.c.lat,
+            pq.c.lon,
+            pq.c.owner_leader,
+            pq.c.active,
+            t.units.c.name.label("unit_name"),
+        )
+        .select_from(
+            t.observations.outerjoin(pq, pq.c.id == t.observations.c.point_id).outerjoin(
+                t.units, t.units.c.id == t.observations.c.unit_id
+            )
+        )
+        .where(t.observations.c.round_id == round_id)
+    ).mappings()
+    out = []
+    for r in rows:
+        c, i, s = by_id[r["standard_id"]]
+        answer = Answer(result=Result(r["result"]), instances=r["instances"])
+        scored = scoring.score_observation(s, answer)
+        point = None
+        if r["code"] is not None:
+            point = Point(
+                code=r["code"],
+                name=r["name"],
+                point_type=r["point_type"],
+                street=r["street"],
+                custodian_unit=r["custodian_unit"],
+                road_chief_unit=r["road_chief_unit"],
+            )
+        unit = r["unit_name"] or responsible_unit(s, point)
+        out.append(
+            ScoredRecord(
+                r["code"],
+                r["name"],
+                r["street"],
+                r["point_type"],
+                unit,
+                c.name,
+                i.code,
+                s,
+                answer.result,
+                answer.instances,
+                scored.score,
+                scored.full,
+                scored.failed,
+                scored.applicable,
+                scored,
+            )
+        )
+    return out
+
+
+@dataclass(frozen=True)
+class RoundScores:
+    round: RoundInfo
+    field: scoring.FieldScore
+    overall: scoring.GroupRate
+    by_point: list[scoring.RankedGroup]
+    by_street: list[scoring.RankedGroup]
+    by_unit: list[scoring.RankedGroup]
+    by_point_type: list[scoring.RankedGroup]
+    by_category: list[scoring.RankedGroup]
+    records: list[ScoredRecord]
+
+
+def round_scores(conn: sa.Connection, actor: Actor, round_id: int) -> RoundScores:
+    """Score rates of a round by point, street, unit, point type and category, and its field score."""
+    require(actor, Action.view_scores)
+    info = _round_row(conn, round_id)
+    records = scored_records(conn, round_id)
+    where = reach(actor, Action.view_scores)
+    if where is not None:
+        inside = unit_subtree(repo.list_units(conn), where)
+        records = [r for r in records if {r.street, r.unit} & inside]
+    applicable = [r for r in records if r.applicable]
+    field_records = [r for r in applicable if r.point_code is not None]
+
+    def rates(key) -> list[scoring.RankedGroup]:
+        return scoring.ranking(scoring.group_rates([r for r in applicable if key(r) is not None], key))
+
+    return RoundScores(
+        round=info,
+        field=scoring.round_field_score(
+            scoring.FieldRecord(r.scored, r.item_code, r.point_code) for r in field_records
+        ),
+        overall=scoring.group_rate(applicable, key="全部"),
+        by_point=rates(lambda r: r.point_code and f"{r.point_code} {r.point_name}"),
+        by_street=rates(lambda r: r.street),
+        by_unit=rates(lambda r: r.unit),
+        by_point_type=rates(lambda r: r.point_type),
+        by_category=rates(lambda r: r.category),
+        records=records,
+    )
+
+
+def previous_round(conn: sa.Connection, round_id: int) -> int | None:
+    """The latest earlier round of the same kind (for round-over-round deltas)."""
+    info = _round_row(conn, round_id)
+    return conn.execute(
+        sa.select(t.rounds.c.id)
+        .where(
+            t.rounds.c.kind == info.kind.value,
+            t.rounds.c.id != round_id,
+            sa.or_(
+                t.rounds.c.start_date < info.start_date,
+                sa.and_(t.rounds.c.start_date == info.start_date, t.rounds.c.id < round_id),
+            ),
+        )
+        .order_by(t.rounds.c.start_date.desc(), t.rounds.c.id.desc())
+        .limit(1)
+    ).scalar_one_or_none()
+
+
+def inspectors(conn: sa.Connection, actor: Actor) -> list[str]:
+    """Usernames holding the inspector role (for assignment)."""
+    require(actor, Action.manage_rounds)
+    return list(
+        conn.execute(
+            sa.select(t.users.c.username)
+            .join(t.role_grants, t.role_grants.c.user_id == t.users.c.id)
+            .where(t.role_grants.c.role == "inspector", t.users.c.active)
+            .distinct()
+            .order_by(t.users.c.username)
+        ).scalars()
+    )
+
+
+__all__ = [
+    "ConflictError",
+    "PointSheet",
+    "RoundError",
+    "RoundInfo",
+    "RoundPoint",
+    "RoundScores",
+    "ScoredRecord",
+    "StandardAnswer",
+    "Task",
+    "UnitSheet",
+    "add_photo",
+    "applicable_standards",
+    "assign",
+    "confirm_draw",
+    "create_round",
+    "get_round",
+    "list_rounds",
+    "materials_sheets",
+    "materials_standards",
+    "point_sheet",
+    "preview_draw",
+    "previous_round",
+    "reassign",
+    "remove_photo",
+    "round_points",
+    "round_scores",
+    "save_answer",
+    "save_unit_answer",
+    "scored_records",
+    "set_status",
+    "submit_point",
+    "tasks",
+]
