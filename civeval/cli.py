@@ -169,7 +169,7 @@ def cmd_demo(args: argparse.Namespace) -> None:
         print(
             f"已装入演示城市（种子 {args.seed}，规模 {args.scale}）：街道/镇 {added['streets']} 个，"
             f"社区/村 {added['communities']} 个，单位共 {added['units']} 个，点位 {added['points']} 个，"
-            f"测评标准 {added['standards']} 条"
+            f"测评标准 {added['standards']} 条，模拟测评 {added['rounds']} 轮（3 轮已结束，1 轮进行中）"
         )
     if logins := demo.demo_logins(engine):
         print("演示账户（仅供演示，切勿用于真实数据）：")
@@ -255,6 +255,76 @@ def cmd_users_template(args: argparse.Namespace) -> None:
     print(f"已写出用户导入模板 {args.out}")
 
 
+def _find_round_id(engine: sa.Engine, ref: str) -> int:
+    """A round named by id or by name."""
+    from civeval import rounds
+
+    with engine.connect() as conn:
+        infos = rounds.list_rounds(conn, CLI_ACTOR)
+    if ref.isdigit() and any(i.id == int(ref) for i in infos):
+        return int(ref)
+    matches = [i for i in infos if i.name == ref.strip()]
+    if len(matches) == 1:
+        return matches[0].id
+    if not matches:
+        known = "；".join(f"{i.id}={i.name}" for i in infos[:20]) or "无"
+        raise CliError(f"找不到测评轮次“{ref}”。已有：{known}")
+    raise CliError(f"有 {len(matches)} 个测评轮次名为“{ref}”，请用编号：{'、'.join(str(i.id) for i in matches)}")
+
+
+def cmd_round_list(args: argparse.Namespace) -> None:
+    from civeval import rounds
+
+    with _engine(args).connect() as conn:
+        infos = rounds.list_rounds(conn, CLI_ACTOR)
+    if not infos:
+        print("尚无测评轮次。")
+    for i in infos:
+        print(
+            f"{i.id}\t{i.name}\t{i.kind.label}\t{i.status.label}\t{i.start_date} 至 {i.end_date}\t"
+            f"点位 {i.n_points} 个，已提交 {i.n_submitted} 个"
+        )
+
+
+def cmd_round_sheets(args: argparse.Namespace) -> None:
+    from civeval import paper, rounds
+
+    engine = _engine(args)
+    round_id = _find_round_id(engine, args.round)
+    try:
+        paths = paper.write_round_sheets(engine, CLI_ACTOR, round_id, Path(args.out))
+    except rounds.RoundError as e:
+        raise CliError(str(e)) from None
+    print(f"已写出离线测评表 {len(paths)} 份：")
+    for path in paths:
+        print(f"  {path}")
+
+
+def cmd_round_import_sheet(args: argparse.Namespace) -> None:
+    from civeval import paper, rounds
+    from civeval.permissions import PermissionDenied
+    from civeval.workbook import WorkbookInvalid
+
+    try:
+        done = paper.import_round_sheet(_engine(args), CLI_ACTOR, Path(args.file), overwrite=args.overwrite)
+    except WorkbookInvalid as e:
+        for p in e.problems:
+            print(p)
+        print("未导入任何内容。", file=sys.stderr)
+        raise SystemExit(1) from None
+    except (rounds.RoundError, PermissionDenied) as e:
+        raise CliError(f"{e}。未导入任何内容。") from None
+    print(f"{done.file}：{done.round_name}（轮次 {done.round_id}），测评员 {done.inspector}")
+    print(done.summary())
+    if done.conflicts:
+        if done.pending:
+            print("冲突：以下答案在写出本表后已在系统中改过，与纸质表不同，未导入（以纸质表为准请加 --overwrite）：")
+        else:
+            print("冲突：以下答案在写出本表后已在系统中改过，已按纸质表覆盖（操作日志保留原答案）：")
+        for c in done.conflicts:
+            print(f"  {c}")
+
+
 # --- parser ------------------------------------------------------------------------------------
 
 
@@ -334,6 +404,27 @@ def build_parser() -> argparse.ArgumentParser:
     p = usub.add_parser("template", parents=[common], help="写出空白用户导入模板")
     p.add_argument("out", help="输出文件 .xlsx")
     p.set_defaults(func=cmd_users_template)
+
+    rnd = sub.add_parser("round", parents=[common], help="测评轮次：列表、写出离线测评表、导入纸质测评表")
+    rsub = rnd.add_subparsers(dest="action", required=True, metavar="ACTION")
+    p = rsub.add_parser("list", parents=[common], help="列出测评轮次（编号、名称、类型、状态、日期、点位数）")
+    p.set_defaults(func=cmd_round_list)
+    p = rsub.add_parser(
+        "sheets", parents=[common], help="为断网时使用，按测评员各写出一份离线测评表（.xlsx，可打印或在 Excel 中填写）"
+    )
+    p.add_argument("round", metavar="ROUND", help="测评轮次编号或名称")
+    p.add_argument("--out", required=True, metavar="DIR", help="输出目录（不存在则创建）")
+    p.set_defaults(func=cmd_round_sheets)
+    p = rsub.add_parser(
+        "import-sheet", parents=[common], help="导入填好的离线测评表；逐格核对，有任何问题则一条也不导入"
+    )
+    p.add_argument("file", metavar="FILE", help="填好的离线测评表 .xlsx")
+    p.add_argument(
+        "--overwrite",
+        action="store_true",
+        help="写出后已在系统中改过的答案（冲突）也按纸质表覆盖，事由记为“纸质表覆盖”",
+    )
+    p.set_defaults(func=cmd_round_import_sheet)
 
     p = sub.add_parser("demo", parents=[common], help="向空数据库装入示例测评体系和演示城市")
     p.add_argument("--seed", type=int, default=1, help="随机种子：同一种子得到同一城市（默认 1）")

@@ -16,7 +16,7 @@ import sqlalchemy as sa
 import yaml
 
 from civeval import audit, auth
-from civeval.models import Actor, EvaluationIndex, Grant, Point, Role, Unit, UnitKind
+from civeval.models import Actor, Answer, EvaluationIndex, Grant, Point, Role, Standard, Unit, UnitKind
 from civeval.store import repo
 
 CRITERIA_DIR = Path(__file__).resolve().parents[1] / "criteria"
@@ -272,8 +272,124 @@ def _demo_users(engine: sa.Engine, street: str, unit: str) -> list[tuple[str, st
     return logins
 
 
-def build_demo(engine: sa.Engine, seed: int = 1, scale: str = "county") -> dict[str, int]:
-    """Fill an empty database with the sample index and a demo city. Returns what was added.
+def _demo_photo(rng: random.Random) -> tuple[bytes, str]:
+    """A small, distinct stand-in for an inspector's photo."""
+    import io
+
+    from PIL import Image, ImageDraw
+
+    img = Image.new("RGB", (320, 240), (rng.randint(90, 200), rng.randint(90, 200), rng.randint(90, 200)))
+    draw = ImageDraw.Draw(img)
+    for _ in range(6):
+        x, y = rng.randint(0, 300), rng.randint(0, 220)
+        draw.rectangle((x, y, x + rng.randint(10, 60), y + rng.randint(10, 40)), fill=(rng.randint(0, 255), 40, 40))
+    buf = io.BytesIO()
+    img.save(buf, "JPEG", quality=70)
+    return buf.getvalue(), f"IMG_{rng.randint(1000, 9999)}.jpg"
+
+
+_FAIL_NOTES = [
+    "地面有积水和垃圾",
+    "公益广告破损",
+    "占道经营",
+    "非机动车乱停放",
+    "设施损坏未修复",
+    "宣传栏内容过期",
+    "卫生死角",
+    "无障碍通道被占用",
+    "乱贴乱画",
+    "消防通道堵塞",
+]
+
+
+def _answer_for(rng: random.Random, standard: Standard, quality: float) -> Answer:
+    """A believable answer: passes with probability ``quality``; failures carry a note."""
+    from civeval.models import Result, ScoringMode
+
+    if rng.random() < 0.04:
+        return Answer(result=Result.na)
+    ok = rng.random() < quality
+    note = "" if ok else rng.choice(_FAIL_NOTES)
+    if standard.scoring_mode is ScoringMode.graded:
+        grade = Result.A if ok else rng.choice([Result.B, Result.B, Result.C, Result.D])
+        return Answer(result=grade, note=note)
+    if standard.scoring_mode is ScoringMode.deduction:
+        n = 0 if ok else rng.choice([1, 1, 2, 3, 5])
+        return Answer(result=Result.passed if n == 0 else Result.failed, instances=n, note=note)
+    return Answer(result=Result.passed if ok else Result.failed, note=note)
+
+
+def _demo_rounds(engine: sa.Engine, rng: random.Random, scale: str) -> int:
+    """Three finished monthly mock evaluations, results improving, and one in progress, scored through the round
+    service by the demo inspector (answers, photos of failures, submissions, materials per unit)."""
+    import datetime as dt
+
+    from civeval import rounds
+    from civeval.models import Quota, RoundKind, RoundStatus, SamplePlan
+
+    office = Actor.system("演示数据")
+    with engine.connect() as conn:
+        inspector = auth.load_actor(conn, auth.get_user(conn, "inspector").id)
+        index_id = repo.list_indexes(conn)[0].id
+        index, _ = rounds.round_index(conn, index_id)
+    per_type = 2 if scale == "county" else 8
+    plan_types = [pt.name for pt in index.point_types]
+    today = dt.date.today()
+    month = dt.date(today.year, today.month, 1)
+    starts = []
+    for back in (3, 2, 1, 0):
+        y, m = divmod(month.month - 1 - back, 12)
+        starts.append(dt.date(month.year + y, m + 1, 5 if back else min(today.day, 5)))
+    quality_by_street: dict[str, float] = {}
+    for n, (start, base) in enumerate(zip(starts, (0.70, 0.76, 0.82, 0.86), strict=True)):
+        finished = n < 3
+        name = f"{start.year}年{start.month}月模拟测评"
+        rid = rounds.create_round(
+            engine,
+            office,
+            name=name,
+            kind=RoundKind.mock,
+            index_id=index_id,
+            start=start,
+            end=start + dt.timedelta(days=4),
+        )
+        plan = SamplePlan(
+            seed=rng.randint(1, 10**6),
+            quotas=[Quota(point_type=t, count=per_type) for t in plan_types],
+            exclude_last_rounds=1,
+        )
+        rounds.confirm_draw(engine, office, rid, plan)
+        rounds.assign(engine, office, rid, ["inspector"])
+        rounds.set_status(engine, office, rid, RoundStatus.in_progress)
+        with engine.connect() as conn:
+            points = rounds.round_points(conn, office, rid)
+        todo = points if finished else points[: len(points) // 2]
+        for rp in todo:
+            street = rp.point.street or ""
+            quality = min(0.97, base + quality_by_street.setdefault(street, rng.uniform(-0.12, 0.08)))
+            for _, _, standard in rounds.applicable_standards(index, rp.point.point_type):
+                answer = _answer_for(rng, standard, quality)
+                rounds.save_answer(engine, inspector, rid, rp.point.code, standard.code, answer)
+                if answer.note:  # a failure: photographed
+                    data, filename = _demo_photo(rng)
+                    rounds.add_photo(engine, inspector, rid, rp.point.code, standard.code, data, filename)
+            if finished or rng.random() < 0.5:
+                rounds.submit_point(engine, inspector, rid, rp.point.code)
+        with engine.connect() as conn:
+            sheets = rounds.materials_sheets(conn, office, rid) if finished else []
+        for sheet in sheets:
+            for a in sheet.answers:
+                rounds.save_unit_answer(
+                    engine, office, rid, sheet.unit, a.standard.code, _answer_for(rng, a.standard, base + 0.05)
+                )
+        if finished:
+            rounds.set_status(engine, office, rid, RoundStatus.closed)
+    return len(starts)
+
+
+def build_demo(engine: sa.Engine, seed: int = 1, scale: str = "county", *, with_rounds: bool = True) -> dict[str, int]:
+    """Fill an empty database with the sample index and a demo city, and (unless ``with_rounds`` is False) four
+    monthly mock evaluations, three finished and one in progress. Returns what was added.
 
     Deterministic: the same seed and scale give the same city.
     """
@@ -383,7 +499,9 @@ def build_demo(engine: sa.Engine, seed: int = 1, scale: str = "county") -> dict[
     urban_street = next(a.name for a, _, _ in areas if a.kind is UnitKind.street)
     liaison_unit = next((d.name for d in departments if "城市管理" in d.name), departments[0].name)
     _demo_users(engine, urban_street, liaison_unit)
+    n_rounds = _demo_rounds(engine, rng, scale) if with_rounds else 0
     return {
+        "rounds": n_rounds,
         "units": len(departments) + len(new_units),
         "streets": len(areas),
         "communities": sum(len(v) for v in communities.values()),

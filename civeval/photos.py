@@ -367,10 +367,17 @@ def thumbnail(data: bytes, size: int = THUMBNAIL_SIZE) -> bytes:
 # --- storage ------------------------------------------------------------------------------------------------
 
 
-def photo_dir() -> Path:
-    """Where photo files live: env CIVEVAL_PHOTO_DIR, else evaluations/photos."""
+def photo_dir(engine: sa.Engine | sa.Connection | None = None) -> Path:
+    """Where photo files live: env CIVEVAL_PHOTO_DIR; else, for a SQLite file, a ``photos`` folder beside it
+    (so a database and its photos travel together); else evaluations/photos."""
     env = os.environ.get("CIVEVAL_PHOTO_DIR", "").strip()
-    return Path(env) if env else store_db.EVALUATIONS_DIR / "photos"
+    if env:
+        return Path(env)
+    if engine is not None and engine.dialect.name == "sqlite":
+        database = engine.engine.url.database if isinstance(engine, sa.Connection) else engine.url.database
+        if database and database != ":memory:":
+            return Path(database).resolve().parent / "photos"
+    return store_db.EVALUATIONS_DIR / "photos"
 
 
 def _fsync_dir(path: Path) -> None:
@@ -538,9 +545,9 @@ def photo_store(engine: sa.Engine | sa.Connection) -> PhotoStore:
     if not choice:
         choice = "db" if engine.dialect.name == "postgresql" else "file"
     if choice == "file":
-        return FileStore(photo_dir())
+        return FileStore(photo_dir(engine))
     if choice == "db":
-        return DbStore(photo_dir())
+        return DbStore(photo_dir(engine))
     raise ValueError(f"环境变量 CIVEVAL_PHOTO_STORAGE 只能是 file 或 db，不能是“{choice}”")
 
 

@@ -272,7 +272,7 @@ def save_index(conn: sa.Connection, index: EvaluationIndex, *, replace: bool = F
     if old is not None:
         if not replace:
             raise StoreError(f"测评体系“{index.name}”版本“{index.version}”已存在")
-        conn.execute(sa.delete(t.indexes).where(t.indexes.c.id == old))
+        delete_index(conn, old)
     types = save_point_types(conn, index.point_types)
     units = _unit_ids(conn)
     referenced = {n for _, _, s in index.standards() for n in [s.lead_unit, *s.supporting_units] if n}
@@ -379,6 +379,12 @@ def list_indexes(conn: sa.Connection) -> list[IndexInfo]:
 
 
 def delete_index(conn: sa.Connection, index_id: int) -> None:
+    """Remove an index; refused while a round scores against it (its records would lose their standards)."""
+    used = conn.execute(sa.select(t.rounds.c.name).where(t.rounds.c.index_id == index_id)).scalars().all()
+    if used:
+        raise StoreError(
+            f"该测评体系已被 {len(used)} 个测评轮次使用（如“{used[0]}”），不能删除或替换；请用新的版本号导入"
+        )
     conn.execute(sa.delete(t.indexes).where(t.indexes.c.id == index_id))
 
 
