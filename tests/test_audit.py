@@ -95,3 +95,35 @@ def test_the_log_exports_to_excel_with_who_what_and_changes(engine, tmp_path):
     assert rows[0][:4] == ("时间（UTC）", "操作人", "操作", "对象")
     assert rows[1][1:4] == ("test-admin", "修改", "单位") and "县城管局 → 县城市管理局" in rows[1][5]
     assert rows[1][6] == "更名" and rows[2][2] == "新增"
+
+
+def test_every_kind_of_write_is_logged_with_its_author(engine, tmp_path):
+    """Index import, units, points, users and their roles, log-ins: each leaves entries naming who did it."""
+    from civeval import criteria
+    from tests.test_store import UNITS, small_index
+
+    with audit.writing(engine, ADMIN) as conn:
+        repo.save_units(conn, UNITS)
+    path = tmp_path / "index.yaml"
+    criteria.write_text(small_index(), path)
+    criteria.import_index(engine, ADMIN, path)
+    auth.create_user(
+        engine, ADMIN, auth.NewUser("li", "李四", (Grant(role=Role.liaison, scope="城管局"),), "Li-pass-2025")
+    )
+    auth.authenticate(engine, "li", "Li-pass-2025")
+    with engine.connect() as conn:
+        entries = audit.read_log(conn, ADMIN, limit=None)
+    tables = {(e["table_name"], e["actor"]) for e in entries}
+    for table in (
+        "indexes",
+        "categories",
+        "items",
+        "standards",
+        "standard_units",
+        "point_types",
+        "users",
+        "role_grants",
+    ):
+        assert (table, "test-admin") in tables, table
+    assert ("users", "system:登录") in tables  # the log-in's last_login_at
+    assert any(e["context"] == "导入测评体系 index.yaml" for e in entries)

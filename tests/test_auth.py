@@ -130,3 +130,26 @@ def test_production_hashes_use_the_recommended_argon2id_parameters():
     env = {k: v for k, v in __import__("os").environ.items() if k != "CIVEVAL_ARGON2_FAST"}
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, check=True).stdout
     assert out.startswith("$argon2id$v=19$m=65536,t=3,p=4$")
+
+
+def test_a_session_resumes_until_idle_too_long_then_ends(engine):
+    add_user(engine)
+    actor = auth.authenticate(engine, "zhang", "Good-pass-9", now=T0)
+    token = auth.start_session(engine, actor, now=T0)
+    assert auth.resume_session(engine, token, now=T0 + dt.timedelta(minutes=20)).username == "zhang"
+    # activity at minute 20 keeps it alive until minute 50
+    assert auth.resume_session(engine, token, now=T0 + dt.timedelta(minutes=49)) is not None
+    assert auth.resume_session(engine, token, now=T0 + dt.timedelta(minutes=49 + 31)) is None
+    assert auth.resume_session(engine, token, now=T0 + dt.timedelta(minutes=81)) is None  # ended for good
+    assert auth.resume_session(engine, "forged-token", now=T0) is None
+
+
+def test_sign_out_and_disabling_end_sessions(engine):
+    add_user(engine)
+    actor = auth.authenticate(engine, "zhang", "Good-pass-9")
+    token = auth.start_session(engine, actor)
+    auth.end_session(engine, token)
+    assert auth.resume_session(engine, token) is None
+    token = auth.start_session(engine, actor)
+    auth.update_user(engine, ADMIN, "zhang", active=False)
+    assert auth.resume_session(engine, token) is None
