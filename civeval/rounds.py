@@ -1081,3 +1081,118 @@ __all__ = [
     "submit_point",
     "tasks",
 ]
+
+
+# --- for the scoring page (added with the inspector's pages) -----------------------------------
+
+
+def result_choices(standard: Standard) -> list[Result]:
+    """The results an inspector picks from for a pass/fail or graded standard (a deduction standard takes a count,
+    see ``count_answer``, or not applicable)."""
+    from civeval.models import ScoringMode
+
+    if standard.scoring_mode is ScoringMode.graded:
+        return [Result.A, Result.B, Result.C, Result.D, Result.na]
+    if standard.scoring_mode is ScoringMode.deduction:
+        return [Result.na]
+    return [Result.passed, Result.failed, Result.na]
+
+
+def count_answer(instances: int, note: str = "") -> Answer:
+    """A deduction standard's answer from the problem instances seen: pass when none, fail otherwise."""
+    return Answer(result=Result.failed if instances > 0 else Result.passed, instances=instances, note=note)
+
+
+def photo_location(conn: sa.Connection, photo_id: int, point: Point) -> photos.LocationCheck | None:
+    """How far from the point a stored photo was taken (EXIF GPS); None when either position is unknown."""
+    row = conn.execute(sa.select(t.photos.c.gps_lat, t.photos.c.gps_lon).where(t.photos.c.id == photo_id)).first()
+    return None if row is None else photos.location_check(row.gps_lat, row.gps_lon, point.lat, point.lon)
+
+
+__all__ += ["count_answer", "photo_location", "result_choices"]
+
+
+# --- several answers in one transaction (added for the offline paper sheets, civeval.paper) -----
+
+
+@dataclass(frozen=True)
+class AnswerItem:
+    """One answer of a batch for ``save_answers``; ``reason`` overrides the batch's reason for this one."""
+
+    point_code: str
+    standard_code: str
+    answer: Answer
+    expected_version: int | None = None
+    reason: str = ""
+
+
+def save_answers(
+    engine: sa.Engine,
+    actor: Actor,
+    round_id: int,
+    items: Sequence[AnswerItem],
+    *,
+    source: str = "app",
+    reason: str = "",
+    context: str = "",
+) -> list[int]:
+    """Store several answers with ``save_answer``'s checks, in one audited transaction: all of them or none.
+
+    Each change is logged with its item's reason (or ``reason``) and ``context``. Returns the new versions in
+    item order. Errors are those of ``save_answer`` (RoundError, ConflictError, PermissionDenied), naming the item.
+    """
+    context = context or f"批量打分 轮次{round_id}"
+    with audit.writing(engine, actor, context=context, reason=reason) as conn:
+        info = _round_row(conn, round_id)
+        _require_open(info)
+        index, ids = round_index(conn, info.index_id)
+        drawn = {
+            r.code: r
+            for r in conn.execute(
+                sa.select(t.points.c.code, t.points.c.id, t.round_points.c.submitted_at, t.point_types.c.name)
+                .join(t.points, t.points.c.id == t.round_points.c.point_id)
+                .join(t.point_types, t.point_types.c.id == t.points.c.point_type_id)
+                .where(t.round_points.c.round_id == round_id)
+            )
+        }
+        versions = []
+        for item in items:
+            why = item.reason or reason
+            conn.execution_options(
+                civeval_context=f"{context} {item.point_code} {item.standard_code}"[:300], civeval_reason=why
+            )
+            rp = drawn.get(item.point_code)
+            if rp is None:
+                raise RoundError(f"点位“{item.point_code}”不在“{info.name}”中")
+            try:
+                _may_score(conn, actor, info, rp.id)
+            except PermissionDenied as e:
+                raise PermissionDenied(f"点位“{item.point_code}”：{e}") from e
+            standard = index.standard(item.standard_code)
+            if standard is None or not (standard.is_field and rp.name in standard.point_types):
+                raise RoundError(f"标准“{item.standard_code}”不适用于点位“{item.point_code}”（{rp.name}）")
+            try:
+                scoring.score_observation(standard, item.answer)
+            except scoring.ScoringError as e:
+                raise RoundError(f"点位“{item.point_code}” {e}") from e
+            if rp.submitted_at is not None and not why.strip():
+                raise RoundError(f"点位“{item.point_code}”已提交，修改须填写原因")
+            try:
+                versions.append(
+                    _upsert(
+                        conn,
+                        actor,
+                        round_id,
+                        ids[item.standard_code],
+                        item.answer,
+                        point_id=rp.id,
+                        expected_version=item.expected_version,
+                        source=source,
+                    )
+                )
+            except ConflictError as e:
+                raise ConflictError(f"点位“{item.point_code}” 标准“{item.standard_code}”：{e}") from e
+        return versions
+
+
+__all__ += ["AnswerItem", "save_answers"]
