@@ -409,3 +409,50 @@ class Answer(_Model):
     result: Result
     instances: int | None = Field(default=None, ge=0)  # deduction standards: problem instances seen
     note: str = ""
+
+
+# --- findings (issue 5) -------------------------------------------------------------------------
+
+
+class FindingStatus(LabelledEnum):
+    assigned = "assigned"
+    in_progress = "in_progress"
+    submitted = "submitted"
+    closed = "closed"
+    long_term = "long_term"
+    voided = "voided"
+
+
+class FindingSource(LabelledEnum):
+    round = "round"
+    patrol = "patrol"
+    unannounced = "unannounced"
+    hotline = "hotline"
+    snapshot = "snapshot"
+    leader = "leader"
+    other = "other"
+
+
+register_labels(
+    "FindingStatus",
+    {
+        "assigned": ("已交办", "待整改"),
+        "in_progress": ("整改中",),
+        "submitted": ("待复查", "已提交"),
+        "closed": ("已销号", "已整改"),
+        "long_term": ("长效整改",),
+        "voided": ("已作废",),
+    },
+)
+register_labels(
+    "FindingSource",
+    {
+        "round": ("测评发现", "模拟测评"),
+        "patrol": ("日常督查", "督查"),
+        "unannounced": ("暗访",),
+        "hotline": ("市民热线", "热线", "12345"),
+        "snapshot": ("随手拍",),
+        "leader": ("领导督办", "领导检查"),
+        "other": ("其他",),
+    },
+)

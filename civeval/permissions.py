@@ -27,6 +27,12 @@ class Action(LabelledEnum):
     score_points = "score_points"
     review_materials = "review_materials"
     view_scores = "view_scores"
+    view_findings = "view_findings"
+    report_findings = "report_findings"
+    rectify = "rectify"
+    reinspect = "reinspect"
+    assign_findings = "assign_findings"
+    manage_findings = "manage_findings"
 
 
 class Reach(Enum):
@@ -52,6 +58,12 @@ register_labels(
         "score_points": ("实地测评打分",),
         "review_materials": ("材料审核打分",),
         "view_scores": ("查看得分",),
+        "view_findings": ("查看问题清单",),
+        "report_findings": ("登记问题",),
+        "rectify": ("整改问题",),
+        "reinspect": ("复查销号",),
+        "assign_findings": ("交办、转办和审批延期",),
+        "manage_findings": ("管理问题清单",),
     },
 )
 
@@ -73,6 +85,12 @@ RULES: dict[Action, dict[Role, Reach]] = {
     Action.score_points: {ADM: ALL, INS: ASSIGNED},
     Action.review_materials: {ADM: ALL},
     Action.view_scores: {ADM: ALL, COO: SCOPE, LEA: SCOPE},
+    Action.view_findings: {ADM: ALL, INS: ALL, LIA: SCOPE, COO: SCOPE, LEA: SCOPE},
+    Action.report_findings: {ADM: ALL, INS: ALL, COO: SCOPE},
+    Action.rectify: {ADM: ALL, LIA: SCOPE},
+    Action.reinspect: {ADM: ALL, INS: ALL},
+    Action.assign_findings: {ADM: ALL, COO: SCOPE},
+    Action.manage_findings: {ADM: ALL},
 }
 
 

@@ -10,10 +10,12 @@ import datetime as dt
 
 import pytest
 
-from civeval import audit, auth, criteria, registers, rounds
+from civeval import audit, auth, criteria, findings, registers, rounds
+from civeval.findings import FindingAction
 from civeval.models import (
     Actor,
     Answer,
+    FindingSource,
     Grant,
     Point,
     PointType,
@@ -48,6 +50,12 @@ view_rounds          yes    yes        no       yes          yes
 score_points         yes    yes        no       no           no
 review_materials     yes    no         no       no           no
 view_scores          yes    no         no       yes          yes
+view_findings        yes    yes        yes      yes          yes
+report_findings      yes    yes        no       yes          no
+rectify              yes    no         yes      no           no
+reinspect            yes    yes        no       no           no
+assign_findings      yes    no         no       yes          no
+manage_findings      yes    no         no       no           no
 """
 GRID = {
     (line.split()[0], role): flag == "yes"
@@ -159,8 +167,48 @@ def exercise(action: str, engine, actor: Actor, index_file, tmp, rid: int) -> No
         case "view_scores":
             with engine.connect() as conn:
                 rounds.round_scores(conn, actor, rid)
+        case "view_findings":
+            with engine.connect() as conn:
+                findings.list_findings(conn, actor)
+        case "report_findings":
+            a_finding(engine, actor)
+        case "rectify":
+            findings.transition(engine, actor, a_finding(engine), FindingAction.start)
+        case "reinspect":
+            code = a_finding(engine)
+            findings.transition(engine, ADMIN, code, FindingAction.submit, reason="已整改", photos_data=[jpeg()])
+            findings.transition(engine, actor, code, FindingAction.pass_reinspection)
+        case "assign_findings":
+            code = a_finding(engine)
+            findings.transition(
+                engine,
+                ADMIN,
+                code,
+                FindingAction.request_extension,
+                reason="材料未到",
+                deadline=dt.date.today() + dt.timedelta(days=30),
+            )
+            findings.transition(engine, actor, code, FindingAction.grant_extension)
+        case "manage_findings":
+            findings.transition(engine, actor, a_finding(engine), FindingAction.void, reason="重复")
         case _:
             raise AssertionError(f"no exercise for {action}")
+
+
+def a_finding(engine, actor: Actor = ADMIN) -> str:
+    """A fresh finding at P1 (城关街道) for 城管局 (the liaison's unit)."""
+    new = findings.NewFinding(source=FindingSource.patrol, description="垃圾未清运", point_code="P1", unit="城管局")
+    return findings.create_finding(engine, actor, new)
+
+
+def jpeg() -> tuple[bytes, str]:
+    import io
+
+    from PIL import Image
+
+    buf = io.BytesIO()
+    Image.new("RGB", (20, 20), (9, 9, 9)).save(buf, "JPEG")
+    return buf.getvalue(), "after.jpg"
 
 
 def rounds_index(engine) -> int:

@@ -296,3 +296,60 @@ observation_photos = sa.Table(
     sa.Column("photo_id", sa.Integer, sa.ForeignKey("photos.id"), primary_key=True),
     sa.Column("position", sa.Integer, nullable=False),
 )
+
+# --- findings and rectification (issue 5) --------------------------------------------------------
+
+findings = sa.Table(
+    "findings",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("code", sa.String(32), nullable=False, unique=True),
+    sa.Column("source", sa.String(20), nullable=False, index=True),
+    sa.Column("round_id", sa.Integer, sa.ForeignKey("rounds.id"), index=True),
+    sa.Column("observation_id", sa.Integer, sa.ForeignKey("observations.id"), unique=True),
+    sa.Column("point_id", sa.Integer, sa.ForeignKey("points.id"), index=True),
+    sa.Column("standard_id", sa.Integer, sa.ForeignKey("standards.id"), index=True),
+    sa.Column("unit_id", sa.Integer, sa.ForeignKey("units.id"), nullable=False, index=True),
+    sa.Column("description", sa.Text, nullable=False, server_default=""),
+    sa.Column("severity", sa.String(20), nullable=False),
+    sa.Column("instances", sa.Integer),
+    sa.Column("status", sa.String(20), nullable=False, index=True),
+    sa.Column("created_at", sa.DateTime, nullable=False),
+    sa.Column("created_by", sa.String(64), nullable=False),
+    sa.Column("assigned_at", sa.DateTime, nullable=False),
+    sa.Column("deadline", sa.Date, nullable=False, index=True),
+    sa.Column("closed_at", sa.DateTime),
+    sa.Column("closed_by", sa.String(64)),
+    sa.Column("long_term_at", sa.DateTime),
+    sa.Column("voided_at", sa.DateTime),
+    sa.Column("reinspections", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("extension_until", sa.Date),  # an extension requested and not yet decided
+    sa.Column("recurrence_of", sa.Integer, sa.ForeignKey("findings.id")),
+    sa.Column("version", sa.Integer, nullable=False, server_default="1"),
+)
+
+# Every transition of a finding: who, when, from which state to which, why, and what came with it.
+finding_events = sa.Table(
+    "finding_events",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("finding_id", sa.Integer, sa.ForeignKey("findings.id"), nullable=False, index=True),
+    sa.Column("at", sa.DateTime, nullable=False),
+    sa.Column("actor", sa.String(64), nullable=False),
+    sa.Column("action", sa.String(30), nullable=False),
+    sa.Column("from_status", sa.String(20)),
+    sa.Column("to_status", sa.String(20), nullable=False),
+    sa.Column("reason", sa.Text, nullable=False, server_default=""),
+    sa.Column("detail", sa.JSON),
+)
+
+# Photos of a finding: before (the failure) and after (the fix, with the event that submitted it).
+finding_photos = sa.Table(
+    "finding_photos",
+    metadata,
+    sa.Column("finding_id", sa.Integer, sa.ForeignKey("findings.id"), primary_key=True),
+    sa.Column("photo_id", sa.Integer, sa.ForeignKey("photos.id"), primary_key=True),
+    sa.Column("kind", sa.String(10), nullable=False),  # before / after
+    sa.Column("event_id", sa.Integer, sa.ForeignKey("finding_events.id")),
+    sa.Column("position", sa.Integer, nullable=False),
+)
