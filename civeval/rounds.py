@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 
 import sqlalchemy as sa
 
-from civeval import audit, photos, sampling, scoring
+from civeval import audit, findings, photos, sampling, scoring
 from civeval.models import (
     Actor,
     Answer,
@@ -238,6 +238,14 @@ def set_status(engine: sa.Engine, actor: Actor, round_id: int, status: RoundStat
         if status is RoundStatus.in_progress and info.n_points == 0:
             raise RoundError("尚未抽取点位，不能开始")
         conn.execute(sa.update(t.rounds).where(t.rounds.c.id == round_id).values(status=status.value))
+        if status is RoundStatus.closed:  # what was scored but not submitted reaches the gap list too
+            scored = conn.execute(
+                sa.select(t.observations.c.point_id)
+                .where(t.observations.c.round_id == round_id, t.observations.c.point_id.is_not(None))
+                .distinct()
+            ).scalars()
+            for point_id in list(scored):
+                findings.sync_point_findings(conn, actor, round_id, point_id)
 
 
 # --- drawing and assigning ----------------------------------------------------------------------
@@ -712,7 +720,20 @@ def _upsert(
     ).rowcount
     if not done:
         raise ConflictError("该答案已被他人修改，请刷新查看最新答案后再改")
+    if point_id is not None and _submitted(conn, round_id, point_id):
+        findings.sync_point_findings(conn, actor, round_id, point_id)  # a change after submission
     return row.version + 1
+
+
+def _submitted(conn: sa.Connection, round_id: int, point_id: int) -> bool:
+    return (
+        conn.execute(
+            sa.select(t.round_points.c.submitted_at).where(
+                t.round_points.c.round_id == round_id, t.round_points.c.point_id == point_id
+            )
+        ).scalar()
+        is not None
+    )
 
 
 def add_photo(
@@ -807,6 +828,7 @@ def submit_point(engine: sa.Engine, actor: Actor, round_id: int, point_code: str
             )
             .values(submitted_at=audit.now(), submitted_by=actor.username)
         )
+        findings.sync_point_findings(conn, actor, round_id, pid)  # every failure onto the gap list
 
 
 # --- materials review: scored per responsible unit ----------------------------------------------

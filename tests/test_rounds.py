@@ -141,7 +141,7 @@ def test_submission_needs_every_answer_and_photo_and_note_for_failures(world):
         rounds.save_answer(engine, me, rid, "P001", "III-1-2", Answer(result=Result.failed, note="补看"))
     rounds.save_answer(engine, me, rid, "P001", "III-1-2", Answer(result=Result.failed, note="补看"), reason="复核发现")
     with engine.connect() as conn:
-        [entry] = audit.read_log(conn, ADMIN, search="复核发现")
+        [entry] = audit.read_log(conn, ADMIN, search="复核发现", table="observations")
     assert entry["before"]["result"] == "pass" and entry["after"]["result"] == "fail"
 
 
@@ -250,3 +250,61 @@ def test_scopes_limit_what_a_coordinator_sees(world):
     leader = Actor(user_id=None, username="x", grants=(Grant(role=Role.liaison, scope="县教育局"),))
     with engine.connect() as conn, pytest.raises(PermissionDenied):
         rounds.round_scores(conn, leader, rid)
+
+
+def test_submitted_failures_reach_the_right_units_gap_list(world):
+    from civeval import findings
+    from civeval.findings import FindingAction
+    from civeval.models import FindingStatus
+
+    engine, actors, rid = world
+    plan = draw_and_assign(engine, actors, rid)
+    me = actors[owner(plan, "P001")]
+    rounds.save_answer(engine, me, rid, "P001", "III-1-1", Answer(result=Result.failed, instances=2, note="积水两处"))
+    rounds.save_answer(engine, me, rid, "P001", "III-1-2", Answer(result=Result.failed, note="广告破损"))
+    for std in ("III-1-1", "III-1-2"):
+        rounds.add_photo(engine, me, rid, "P001", std, jpeg(), "a.jpg")
+    with engine.connect() as conn:
+        assert findings.list_findings(conn, actors["tester"]) == []  # nothing before submission
+    rounds.submit_point(engine, me, rid, "P001")
+    with engine.connect() as conn:
+        found = {f.standard_code: f for f in findings.list_findings(conn, actors["tester"])}
+    # P001's custodian unit answers for both (custodian rule); instances and the before-photo come along
+    assert {c: (f.unit, f.status) for c, f in found.items()} == {
+        "III-1-1": ("县市场监督管理局", FindingStatus.assigned),
+        "III-1-2": ("县市场监督管理局", FindingStatus.assigned),
+    }
+    assert found["III-1-1"].instances == 2 and len(found["III-1-1"].before_photos) == 1
+    assert "积水两处" in found["III-1-1"].description
+    # corrected after submission: the finding is voided, not deleted
+    rounds.save_answer(engine, me, rid, "P001", "III-1-2", Answer(result=Result.passed), reason="看错了")
+    with engine.connect() as conn:
+        assert findings.get_finding(conn, actors["tester"], found["III-1-2"].code).status is FindingStatus.voided
+    # fixed and closed; the same point and standard failing in a later round is a recurrence
+    code = found["III-1-1"].code
+    findings.transition(
+        engine, actors["tester"], code, FindingAction.submit, reason="已清理", photos_data=[(jpeg(), "after.jpg")]
+    )
+    findings.transition(engine, actors["insp"], code, FindingAction.pass_reinspection)
+    rid2 = rounds.create_round(
+        engine,
+        actors["tester"],
+        name="十二月督查",
+        kind=RoundKind.patrol,
+        index_id=seed.index_id(engine),
+        start=START,
+        end=START,
+    )
+    rounds.confirm_draw(
+        engine,
+        actors["tester"],
+        rid2,
+        SamplePlan(seed=1, quotas=[Quota(point_type="农贸市场", count=1)], fixed_points=["P001"]),
+    )
+    rounds.assign(engine, actors["tester"], rid2, ["insp"])
+    rounds.set_status(engine, actors["tester"], rid2, RoundStatus.in_progress)
+    rounds.save_answer(engine, actors["insp"], rid2, "P001", "III-1-1", Answer(result=Result.failed, instances=1))
+    rounds.set_status(engine, actors["tester"], rid2, RoundStatus.closed)  # closing puts it on the list too
+    with engine.connect() as conn:
+        [again] = findings.list_findings(conn, actors["tester"], round_id=rid2)
+    assert again.recurrence_of == code and again.source.value == "patrol"
