@@ -18,6 +18,7 @@ import datetime as dt
 import json
 from collections.abc import Iterator
 from contextlib import contextmanager
+from contextvars import ContextVar
 from decimal import Decimal
 from typing import Any
 
@@ -39,9 +40,22 @@ class AuditError(Exception):
     """A write that would escape the audit trail."""
 
 
+_CLOCK: ContextVar[dt.datetime | None] = ContextVar("civeval_clock", default=None)
+
+
 def now() -> dt.datetime:
-    """The store's clock: naive UTC."""
-    return dt.datetime.now(dt.UTC).replace(tzinfo=None)
+    """The store's clock: naive UTC (or the moment set by ``clock_at``)."""
+    return _CLOCK.get() or dt.datetime.now(dt.UTC).replace(tzinfo=None)
+
+
+@contextmanager
+def clock_at(moment: dt.datetime) -> Iterator[None]:
+    """Record what happens inside as happening at ``moment``: for loading history (the demo's past months)."""
+    token = _CLOCK.set(moment)
+    try:
+        yield
+    finally:
+        _CLOCK.reset(token)
 
 
 @contextmanager

@@ -16,7 +16,18 @@ import sqlalchemy as sa
 import yaml
 
 from civeval import audit, auth
-from civeval.models import Actor, Answer, EvaluationIndex, Grant, Point, Role, Standard, Unit, UnitKind
+from civeval.models import (
+    Actor,
+    Answer,
+    EvaluationIndex,
+    FindingStatus,
+    Grant,
+    Point,
+    Role,
+    Standard,
+    Unit,
+    UnitKind,
+)
 from civeval.store import repo
 
 CRITERIA_DIR = Path(__file__).resolve().parents[1] / "criteria"
@@ -320,8 +331,9 @@ def _answer_for(rng: random.Random, standard: Standard, quality: float) -> Answe
 
 
 def _demo_rounds(engine: sa.Engine, rng: random.Random, scale: str) -> int:
-    """Three finished monthly mock evaluations, results improving, and one in progress, scored through the round
-    service by the demo inspector (answers, photos of failures, submissions, materials per unit)."""
+    """Three finished monthly mock evaluations, results improving, and one in progress, each told on its own dates
+    through the round and findings services: drawn, scored by the demo inspector (photos of failures), submitted
+    (failures go onto the gap list), fixed, re-inspected, some extended, some late, some still open."""
     import datetime as dt
 
     from civeval import rounds
@@ -334,57 +346,124 @@ def _demo_rounds(engine: sa.Engine, rng: random.Random, scale: str) -> int:
         index, _ = rounds.round_index(conn, index_id)
     per_type = 2 if scale == "county" else 8
     plan_types = [pt.name for pt in index.point_types]
-    today = dt.date.today()
-    month = dt.date(today.year, today.month, 1)
+    now = audit.now()
+    today = now.date()
     starts = []
     for back in (3, 2, 1, 0):
-        y, m = divmod(month.month - 1 - back, 12)
-        starts.append(dt.date(month.year + y, m + 1, 5 if back else min(today.day, 5)))
+        y, m = divmod(today.month - 1 - back, 12)
+        starts.append(dt.date(today.year + y, m + 1, 5) if back else today - dt.timedelta(days=2))
     quality_by_street: dict[str, float] = {}
     for n, (start, base) in enumerate(zip(starts, (0.70, 0.76, 0.82, 0.86), strict=True)):
         finished = n < 3
-        name = f"{start.year}年{start.month}月模拟测评"
-        rid = rounds.create_round(
-            engine,
-            office,
-            name=name,
-            kind=RoundKind.mock,
-            index_id=index_id,
-            start=start,
-            end=start + dt.timedelta(days=4),
-        )
-        plan = SamplePlan(
-            seed=rng.randint(1, 10**6),
-            quotas=[Quota(point_type=t, count=per_type) for t in plan_types],
-            exclude_last_rounds=1,
-        )
-        rounds.confirm_draw(engine, office, rid, plan)
-        rounds.assign(engine, office, rid, ["inspector"])
-        rounds.set_status(engine, office, rid, RoundStatus.in_progress)
+        at = dt.datetime.combine(start, dt.time(9)) - dt.timedelta(days=3)
+        with audit.clock_at(at):
+            rid = rounds.create_round(
+                engine,
+                office,
+                name=f"{start.year}年{start.month}月模拟测评",
+                kind=RoundKind.mock,
+                index_id=index_id,
+                start=start,
+                end=start + dt.timedelta(days=4),
+            )
+            plan = SamplePlan(
+                seed=rng.randint(1, 10**6),
+                exclude_last_rounds=1,
+                quotas=[Quota(point_type=t, count=per_type) for t in plan_types],
+            )
+            rounds.confirm_draw(engine, office, rid, plan)
+            rounds.assign(engine, office, rid, ["inspector"])
+            rounds.set_status(engine, office, rid, RoundStatus.in_progress)
         with engine.connect() as conn:
             points = rounds.round_points(conn, office, rid)
         todo = points if finished else points[: len(points) // 2]
-        for rp in todo:
+        for k, rp in enumerate(todo):
+            moment = dt.datetime.combine(
+                start + dt.timedelta(days=min(4, k * 5 // max(1, len(todo)))), dt.time(9)
+            ) + dt.timedelta(minutes=7 * (k % 60))
+            moment = min(moment, now - dt.timedelta(minutes=1))
             street = rp.point.street or ""
             quality = min(0.97, base + quality_by_street.setdefault(street, rng.uniform(-0.12, 0.08)))
-            for _, _, standard in rounds.applicable_standards(index, rp.point.point_type):
-                answer = _answer_for(rng, standard, quality)
-                rounds.save_answer(engine, inspector, rid, rp.point.code, standard.code, answer)
-                if answer.note:  # a failure: photographed
-                    data, filename = _demo_photo(rng)
-                    rounds.add_photo(engine, inspector, rid, rp.point.code, standard.code, data, filename)
-            if finished or rng.random() < 0.5:
-                rounds.submit_point(engine, inspector, rid, rp.point.code)
-        with engine.connect() as conn:
-            sheets = rounds.materials_sheets(conn, office, rid) if finished else []
-        for sheet in sheets:
-            for a in sheet.answers:
-                rounds.save_unit_answer(
-                    engine, office, rid, sheet.unit, a.standard.code, _answer_for(rng, a.standard, base + 0.05)
-                )
+            with audit.clock_at(moment):
+                for _, _, standard in rounds.applicable_standards(index, rp.point.point_type):
+                    answer = _answer_for(rng, standard, quality)
+                    rounds.save_answer(engine, inspector, rid, rp.point.code, standard.code, answer)
+                    if answer.note:  # a failure: photographed
+                        data, filename = _demo_photo(rng)
+                        rounds.add_photo(engine, inspector, rid, rp.point.code, standard.code, data, filename)
+                if finished or rng.random() < 0.6:
+                    rounds.submit_point(engine, inspector, rid, rp.point.code)
         if finished:
-            rounds.set_status(engine, office, rid, RoundStatus.closed)
+            with audit.clock_at(dt.datetime.combine(start + dt.timedelta(days=4), dt.time(17))):
+                with engine.connect() as conn:
+                    sheets = rounds.materials_sheets(conn, office, rid)
+                for sheet in sheets:
+                    for a in sheet.answers:
+                        rounds.save_unit_answer(
+                            engine, office, rid, sheet.unit, a.standard.code, _answer_for(rng, a.standard, base + 0.05)
+                        )
+                rounds.set_status(engine, office, rid, RoundStatus.closed)
+        _demo_rectification(engine, rng, rid, inspector, now, diligence=(0.97, 0.93, 0.8, 0.35)[n])
     return len(starts)
+
+
+def _demo_rectification(
+    engine: sa.Engine, rng: random.Random, round_id: int, inspector: Actor, now, diligence: float
+) -> None:
+    """Units work on a round's findings: most fixed in time, some late, some failing re-inspection first, a few
+    extended or long-term; what lies in the future (after ``now``) is left undone."""
+    import datetime as dt
+
+    from civeval import findings
+    from civeval.findings import FindingAction as A
+
+    office = Actor.system("演示数据")
+    with engine.connect() as conn:
+        todo = findings.list_findings(conn, office, round_id=round_id)
+
+    def act(moment: dt.datetime, who: Actor, code: str, action: A, **kw) -> bool:
+        if moment >= now:
+            return False
+        with audit.clock_at(moment):
+            findings.transition(engine, who, code, action, **kw)
+        return True
+
+    for f in todo:
+        if f.status is not FindingStatus.assigned:
+            continue
+        t0 = f.created_at
+        allowed = max(1, (f.deadline - t0.date()).days)
+        roll = rng.random()
+        if roll > diligence:  # not yet done (overdue once the deadline passes)
+            if rng.random() < 0.3:
+                act(t0 + dt.timedelta(days=1, hours=2), office, f.code, A.start)
+            continue
+        if roll < 0.03:
+            act(t0 + dt.timedelta(days=1), office, f.code, A.mark_long_term, reason="需纳入年度改造计划，无法短期完成")
+            continue
+        if not act(t0 + dt.timedelta(hours=20), office, f.code, A.start):
+            continue
+        days = max(0, rng.choice([allowed - 2, allowed - 1, allowed - 1, allowed - 1, allowed, allowed + 2]))
+        if rng.random() < 0.08:
+            asked = f.deadline + dt.timedelta(days=7)
+            if act(
+                t0 + dt.timedelta(days=1), office, f.code, A.request_extension, reason="需等待材料到货", deadline=asked
+            ):
+                act(t0 + dt.timedelta(days=1, hours=3), office, f.code, A.grant_extension)
+                days = allowed + 5
+        submit_at = t0 + dt.timedelta(days=days, hours=2)
+        photo = [_demo_photo(rng)]
+        if not act(submit_at, office, f.code, A.submit, reason="已按要求整改完毕", photos_data=photo):
+            continue
+        if rng.random() < 0.12:
+            if not act(
+                submit_at + dt.timedelta(hours=20), inspector, f.code, A.fail_reinspection, reason="复查时问题仍存在"
+            ):
+                continue
+            submit_at += dt.timedelta(days=2)
+            if not act(submit_at, office, f.code, A.submit, reason="已再次整改", photos_data=[_demo_photo(rng)]):
+                continue
+        act(submit_at + dt.timedelta(hours=4), inspector, f.code, A.pass_reinspection)
 
 
 def build_demo(engine: sa.Engine, seed: int = 1, scale: str = "county", *, with_rounds: bool = True) -> dict[str, int]:

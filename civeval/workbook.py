@@ -302,6 +302,10 @@ class Book:
                 self.wb = openpyxl.load_workbook(self.path, data_only=True)
         except (OSError, zipfile.BadZipFile, InvalidFileException, KeyError, ValueError) as e:
             raise WorkbookInvalid([Problem(problems.file, None, None, None, f"无法打开工作簿：{e}")]) from e
+        except Exception as e:  # a damaged package: broken XML inside the zip, and the like
+            raise WorkbookInvalid(
+                [Problem(problems.file, None, None, None, f"无法打开工作簿：文件已损坏（{type(e).__name__}）")]
+            ) from e
 
     def sheet(self, name: str):
         """The worksheet whose name is ``name`` (compared without spaces), or None."""

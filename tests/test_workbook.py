@@ -250,3 +250,14 @@ def test_unreadable_file(tmp_path):
     path.write_text("not a workbook")
     with pytest.raises(WorkbookInvalid, match=r"^坏.xlsx: 无法打开工作簿"):
         Book(path, Problems(path))
+
+
+def test_a_damaged_workbook_is_refused_with_a_message_not_a_traceback(tmp_path):
+    import zipfile
+
+    path = tmp_path / "坏.xlsx"
+    with zipfile.ZipFile(path, "w") as z:  # a zip that claims to be a workbook, with broken XML inside
+        z.writestr("[Content_Types].xml", "<Types><broken")
+        z.writestr("xl/workbook.xml", "<<<")
+    with pytest.raises(WorkbookInvalid, match="无法打开工作簿"):
+        Book(path, Problems(path))
