@@ -610,12 +610,20 @@ def point_sheet(conn: sa.Connection, actor: Actor, round_id: int, point_code: st
 
 
 def _may_score_or_view(conn: sa.Connection, actor: Actor, info: RoundInfo, point_id: int) -> None:
+    """Whoever may score the point may see its sheet; so may those whose view of rounds reaches the point
+    (city-wide, or its street or unit lies in their scope). An inspector sees only the points assigned to them."""
     try:
         _may_score(conn, actor, info, point_id)
+        return
     except PermissionDenied:
-        if info.id not in (_visible_round_ids(conn, actor) or {info.id}):
-            raise
         require(actor, Action.view_rounds)
+        where = reach(actor, Action.view_rounds)
+        if where is None:
+            return
+        point = conn.execute(repo._points_query().where(t.points.c.id == point_id)).mappings().first()
+        p = Point(**{k: point[k] for k in _POINT_FIELDS})
+        if not (point_units(p) & unit_subtree(repo.list_units(conn), where)):
+            raise
 
 
 def save_answer(

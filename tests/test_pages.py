@@ -90,7 +90,15 @@ def test_home_counts_what_the_database_holds(app):
     assert got == {"测评体系": "1", "测评标准": "7", "单位": "11", "点位": "8", "点位类型": "6"}
     table = frame(app, "测评标准")
     assert table.iloc[0]["名称"] == seed.INDEX_NAME and table.iloc[0]["测评标准"] == 7
-    assert len(app.get("page_link")) == 3
+    links = [link.proto.label.split("：")[0] for link in app.get("page_link")]
+    assert {"测评体系", "点位名录", "单位", "用户管理", "测评轮次"} <= set(links)
+
+
+def test_home_links_only_to_the_users_pages(db_url, monkeypatch):
+    at = _app(db_url, monkeypatch, user="insp").run()
+    assert not at.exception
+    links = {link.proto.label.split("：")[0] for link in at.get("page_link")}
+    assert "我的任务" in links and "点位名录" not in links and "用户管理" not in links
 
 
 def test_home_on_an_empty_database_says_how_to_load_data(empty_app):

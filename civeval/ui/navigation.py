@@ -34,9 +34,18 @@ class PageSpec:
 
 PAGES: list[PageSpec] = [
     PageSpec("home.py", "首页", ":material/home:", "概览", default=True),
+    PageSpec("tasks.py", "我的任务", ":material/checklist:", "测评", Action.score_points),
+    PageSpec("score_point.py", "点位打分", ":material/rate_review:", "测评", Action.score_points),
+    PageSpec("rounds_admin.py", "测评轮次", ":material/event_note:", "测评", Action.manage_rounds),
+    PageSpec("materials_review.py", "材料审核", ":material/fact_check:", "测评", Action.review_materials),
+    PageSpec("round_scores.py", "测评得分", ":material/leaderboard:", "测评", Action.view_scores),
+    PageSpec("findings_list.py", "问题清单", ":material/list_alt:", "整改", Action.view_findings),
+    PageSpec("my_findings.py", "我的整改", ":material/construction:", "整改", Action.rectify),
+    PageSpec("reinspection.py", "复查销号", ":material/verified:", "整改", Action.reinspect),
     PageSpec("index_browser.py", "测评体系", ":material/account_tree:", "基础数据", Action.view_index),
     PageSpec("points.py", "点位名录", ":material/location_on:", "基础数据", Action.view_points),
     PageSpec("units.py", "单位", ":material/apartment:", "基础数据", Action.view_units),
+    PageSpec("data_import.py", "数据导入", ":material/upload_file:", "基础数据", Action.manage_index),
     PageSpec("users.py", "用户管理", ":material/group:", "系统", Action.manage_users),
     PageSpec("audit_log.py", "操作日志", ":material/history:", "系统", Action.view_audit),
     PageSpec("account.py", "我的账户", ":material/person:", "系统", Action.change_own_password),
@@ -49,6 +58,32 @@ def _page(spec: PageSpec, *, default: bool | None = None) -> st.Page:
     return st.Page(
         PAGES_DIR / spec.file, title=spec.title, icon=spec.icon, default=spec.default if default is None else default
     )
+
+
+SUMMARIES = {
+    "tasks.py": "今天分配给我的点位，逐个打分",
+    "rounds_admin.py": "新建轮次、抽取点位、分配测评员、开始和结束测评",
+    "materials_review.py": "按责任单位审核材料并打分",
+    "round_scores.py": "得分率、排名、较上轮变化、失分最多的标准",
+    "findings_list.py": "问题清单：交办、期限、逾期、整改率",
+    "my_findings.py": "本单位待整改的问题，提交整改措施和照片",
+    "reinspection.py": "待复查的问题，对照整改前后照片销号",
+    "index_browser.py": "按项目、内容、标准浏览，搜索，查看责任单位",
+    "points.py": "筛选、地图、新增和修改点位",
+    "units.py": "单位名录，每个单位承担的测评标准和包保点位",
+    "data_import.py": "导入、校验和导出测评体系、单位、点位工作簿",
+    "users.py": "账户、角色、范围和密码",
+    "audit_log.py": "谁在何时改了什么",
+}
+
+
+def offered(actor: Actor) -> list[PageSpec]:
+    """The pages this user may open, besides the home and account pages (for the home page's links)."""
+    return [
+        p
+        for p in PAGES
+        if p.file not in ("home.py", "account.py", "score_point.py") and (p.action is None or allowed(actor, p.action))
+    ]
 
 
 def pages_for(actor: Actor | None) -> list[st.Page] | dict[str, list[st.Page]]:

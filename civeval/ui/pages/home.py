@@ -3,7 +3,7 @@
 import streamlit as st
 
 from civeval.store import repo
-from civeval.ui import common
+from civeval.ui import common, navigation
 
 common.page("文明城市测评", "测评体系、点位名录和责任单位：创文办日常测评与整改的基础数据。")
 
@@ -45,16 +45,9 @@ if not counts["points"]:
 
 st.subheader("下一步")
 with st.container(key="home_next"):
-    st.page_link(
-        "civeval/ui/pages/index_browser.py",
-        label="测评体系：按项目、内容、标准浏览，搜索，查看责任单位",
-        icon=":material/account_tree:",
-    )
-    st.page_link(
-        "civeval/ui/pages/points.py", label="点位名录：筛选、地图、新增和修改点位", icon=":material/location_on:"
-    )
-    st.page_link(
-        "civeval/ui/pages/units.py",
-        label="单位：单位名录，每个单位承担的测评标准和包保点位",
-        icon=":material/apartment:",
-    )
+    for spec in navigation.offered(common.current_actor()):
+        st.page_link(
+            f"civeval/ui/pages/{spec.file}",
+            label=f"{spec.title}：{navigation.SUMMARIES.get(spec.file, '')}",
+            icon=spec.icon,
+        )
