@@ -610,11 +610,14 @@ def location_check(
 ) -> LocationCheck | None:
     """How far the photo was taken from the point, and whether that is beyond the limit; None without positions.
 
-    Both positions must be in the same datum: EXIF GPS is WGS-84.
+    EXIF GPS is WGS-84; the point register's coordinates are in the system CIVEVAL_POINT_COORDINATES names
+    (wgs84, the default; gcj02 for coordinates taken from Amap or Tencent maps; bd09 for Baidu maps), and the
+    photo's position is converted to it before measuring.
     """
     if not (_usable(photo_lat, photo_lon) and _usable(point_lat, point_lon)):
         return None
     limit = distance_limit_m() if limit_m is None else float(limit_m)
+    photo_lat, photo_lon = to_register_coordinates(photo_lat, photo_lon)
     d = distance_m(photo_lat, photo_lon, point_lat, point_lon)
     too_far = d > limit
     if too_far:
@@ -622,3 +625,67 @@ def location_check(
     else:
         message = f"照片拍摄位置距点位约 {_distance_text(d)}，在 {_distance_text(limit)}以内"
     return LocationCheck(distance_m=d, limit_m=limit, too_far=too_far, message=message)
+
+
+# --- coordinate systems used by Chinese web maps ------------------------------------------------------------
+# GCJ-02 is WGS-84 shifted by a published non-linear offset (applied inside China only); BD-09 is GCJ-02 shifted
+# again by Baidu. The formulas below are the widely used public approximations (errors of a few metres).
+
+_A = 6378245.0
+_EE = 0.00669342162296594323
+
+
+def _outside_china(lat: float, lon: float) -> bool:
+    return not (73.66 < lon < 135.05 and 3.86 < lat < 53.55)
+
+
+def _dlat(x: float, y: float) -> float:
+    r = -100.0 + 2.0 * x + 3.0 * y + 0.2 * y * y + 0.1 * x * y + 0.2 * math.sqrt(abs(x))
+    r += (20.0 * math.sin(6.0 * x * math.pi) + 20.0 * math.sin(2.0 * x * math.pi)) * 2.0 / 3.0
+    r += (20.0 * math.sin(y * math.pi) + 40.0 * math.sin(y / 3.0 * math.pi)) * 2.0 / 3.0
+    r += (160.0 * math.sin(y / 12.0 * math.pi) + 320 * math.sin(y * math.pi / 30.0)) * 2.0 / 3.0
+    return r
+
+
+def _dlon(x: float, y: float) -> float:
+    r = 300.0 + x + 2.0 * y + 0.1 * x * x + 0.1 * x * y + 0.1 * math.sqrt(abs(x))
+    r += (20.0 * math.sin(6.0 * x * math.pi) + 20.0 * math.sin(2.0 * x * math.pi)) * 2.0 / 3.0
+    r += (20.0 * math.sin(x * math.pi) + 40.0 * math.sin(x / 3.0 * math.pi)) * 2.0 / 3.0
+    r += (150.0 * math.sin(x / 12.0 * math.pi) + 300.0 * math.sin(x / 30.0 * math.pi)) * 2.0 / 3.0
+    return r
+
+
+def wgs84_to_gcj02(lat: float, lon: float) -> tuple[float, float]:
+    if _outside_china(lat, lon):
+        return lat, lon
+    dlat, dlon = _dlat(lon - 105.0, lat - 35.0), _dlon(lon - 105.0, lat - 35.0)
+    rad = lat / 180.0 * math.pi
+    magic = 1 - _EE * math.sin(rad) ** 2
+    sqrt_magic = math.sqrt(magic)
+    dlat = (dlat * 180.0) / ((_A * (1 - _EE)) / (magic * sqrt_magic) * math.pi)
+    dlon = (dlon * 180.0) / (_A / sqrt_magic * math.cos(rad) * math.pi)
+    return lat + dlat, lon + dlon
+
+
+def gcj02_to_bd09(lat: float, lon: float) -> tuple[float, float]:
+    x_pi = math.pi * 3000.0 / 180.0
+    z = math.sqrt(lon * lon + lat * lat) + 0.00002 * math.sin(lat * x_pi)
+    theta = math.atan2(lat, lon) + 0.000003 * math.cos(lon * x_pi)
+    return z * math.sin(theta) + 0.006, z * math.cos(theta) + 0.0065
+
+
+def register_coordinates() -> str:
+    """The coordinate system of the point register: CIVEVAL_POINT_COORDINATES = wgs84 (default), gcj02 or bd09."""
+    value = os.environ.get("CIVEVAL_POINT_COORDINATES", "wgs84").strip().lower() or "wgs84"
+    if value not in ("wgs84", "gcj02", "bd09"):
+        raise ValueError(f"环境变量 CIVEVAL_POINT_COORDINATES 只能是 wgs84、gcj02 或 bd09，不能是“{value}”")
+    return value
+
+
+def to_register_coordinates(lat: float, lon: float) -> tuple[float, float]:
+    """A WGS-84 position (a photo's GPS) in the point register's coordinate system."""
+    system = register_coordinates()
+    if system == "wgs84":
+        return lat, lon
+    lat, lon = wgs84_to_gcj02(lat, lon)
+    return gcj02_to_bd09(lat, lon) if system == "bd09" else (lat, lon)

@@ -472,3 +472,21 @@ def test_too_far_only_beyond_the_limit(monkeypatch):
     assert not check.too_far and check.limit_m == 1000
     monkeypatch.setenv("CIVEVAL_PHOTO_DISTANCE_M", "many")
     assert photos.location_check(lat, lon, *point).limit_m == photos.PHOTO_DISTANCE_LIMIT_M
+
+
+def test_photo_gps_is_converted_to_the_registers_coordinate_system(monkeypatch):
+    # Tiananmen: WGS-84 39.90734,116.39089 is about GCJ-02 39.90874,116.39713 (Amap shows the gate there)
+    lat, lon = photos.wgs84_to_gcj02(39.90734, 116.39089)
+    assert photos.distance_m(lat, lon, 39.90874, 116.39713) < 30
+    assert photos.wgs84_to_gcj02(48.85, 2.35) == (48.85, 2.35)  # outside China: unchanged
+    # a photo taken at the point itself, whose register coordinates were picked on Amap (GCJ-02)
+    monkeypatch.setenv("CIVEVAL_POINT_COORDINATES", "wgs84")
+    assert photos.location_check(39.90734, 116.39089, 39.90874, 116.39713).too_far  # ~550 m apart as numbers
+    monkeypatch.setenv("CIVEVAL_POINT_COORDINATES", "gcj02")
+    assert not photos.location_check(39.90734, 116.39089, 39.90874, 116.39713).too_far
+    monkeypatch.setenv("CIVEVAL_POINT_COORDINATES", "bd09")
+    blat, blon = photos.gcj02_to_bd09(39.90874, 116.39713)
+    assert not photos.location_check(39.90734, 116.39089, blat, blon).too_far
+    monkeypatch.setenv("CIVEVAL_POINT_COORDINATES", "mars")
+    with pytest.raises(ValueError, match="CIVEVAL_POINT_COORDINATES"):
+        photos.location_check(39.9, 116.3, 39.9, 116.3)
