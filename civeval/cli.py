@@ -325,6 +325,130 @@ def cmd_round_import_sheet(args: argparse.Namespace) -> None:
             print(f"  {c}")
 
 
+# --- findings: list, supervision notices, red/black lists; round metrics ------------------------------------
+
+
+def _date(text: str):
+    """An argparse type: an ISO date."""
+    import datetime as dt
+
+    try:
+        return dt.date.fromisoformat(text.strip())
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"日期“{text}”无效，须写成 YYYY-MM-DD") from None
+
+
+def _today():
+    import datetime as dt
+
+    return dt.date.today()
+
+
+def cmd_findings_list(args: argparse.Namespace) -> None:
+    from civeval import findings
+    from civeval.models import FindingStatus
+
+    statuses: list[FindingStatus] = []
+    for text in args.status or []:
+        if text.strip().lower() in ("open", "未销号"):
+            statuses += sorted(findings.OPEN_STATES)
+            continue
+        status = FindingStatus.parse(text)
+        if status is None:
+            raise CliError(f"状态“{text}”无效，可选：{'、'.join(FindingStatus.labels())}、未销号")
+        statuses.append(status)
+    today = _today()
+    with _engine(args).connect() as conn:
+        if args.unit and args.unit not in repo.unit_names(conn):
+            raise CliError(f"单位“{args.unit}”不在单位名录中")
+        found = findings.list_findings(conn, CLI_ACTOR, statuses=statuses, unit=args.unit)
+    if not found:
+        print("没有符合条件的问题。")
+        return
+    for f in found:
+        point = " ".join(x for x in (f.point_code, f.point_name) if x) or "—"
+        late = f.days_overdue(today)
+        text = f.description if len(f.description) <= 40 else f.description[:39] + "…"
+        print(
+            f"{f.code}\t{f.status.label}\t{f.unit}\t{point}\t期限 {f.deadline.isoformat()}"
+            f"\t{f'逾期 {late} 天' if late else '—'}\t{text}"
+        )
+    print(f"共 {len(found)} 件")
+
+
+def cmd_findings_notice(args: argparse.Namespace) -> None:
+    from civeval import notices
+    from civeval.findings import FindingError
+    from civeval.permissions import PermissionDenied
+
+    try:
+        n = notices.write_notice(_engine(args), CLI_ACTOR, args.unit, Path(args.out), today=args.as_of)
+    except (FindingError, PermissionDenied) as e:
+        raise CliError(str(e)) from None
+    what = f"未销号问题 {n} 件" if n else "没有未销号的问题"
+    print(f"已写出督办单 {args.out}：{args.unit}，{what}")
+
+
+def cmd_findings_redblack(args: argparse.Namespace) -> None:
+    from civeval import redblack, rounds
+    from civeval.metrics import percent
+    from civeval.permissions import PermissionDenied
+
+    engine = _engine(args)
+    try:
+        rules = redblack.read_rules(args.rules) if args.rules else redblack.Rules()
+    except redblack.RulesError as e:
+        raise CliError(str(e)) from None
+    round_id = _find_round_id(engine, args.round) if args.round else None
+    try:
+        result = redblack.red_black(
+            engine,
+            CLI_ACTOR,
+            as_of=args.as_of or _today(),
+            period_start=args.since,
+            round_id=round_id,
+            rules=rules,
+        )
+    except (rounds.RoundError, PermissionDenied) as e:
+        raise CliError(str(e)) from None
+    head = f"红黑榜（统计截至 {result.as_of.isoformat()}"
+    if result.period_start:
+        head += f"，自 {result.period_start.isoformat()} 起登记的问题"
+    if result.round_name:
+        head += f"；得分率取自“{result.round_name}”"
+    print(head + f"；参与评定单位 {result.units} 个）")
+    for line in result.rules.describe() + result.notes:
+        print(f"  {line}")
+    for title, entries in (("红榜", result.red), ("黑榜", result.black)):
+        print(f"{title}（{len(entries)} 个单位）：")
+        for n, e in enumerate(entries, 1):
+            m = e.metrics
+            figures = "本期无问题"
+            if m:
+                figures = f"应整改 {m.due} 件，整改率 {percent(m.rectification_rate)}，逾期 {m.overdue} 件"
+            print(f"  {n}. {e.unit}：{e.reason}（{figures}）")
+        if not entries:
+            print("  （无）")
+    if args.out:
+        redblack.write_red_black(result, Path(args.out))
+        print(f"已写出 {args.out}")
+
+
+def cmd_metrics(args: argparse.Namespace) -> None:
+    import json
+
+    from civeval import metrics
+
+    engine = _engine(args)
+    round_id = _find_round_id(engine, args.round)
+    with engine.connect() as conn:
+        report = metrics.round_report(conn, CLI_ACTOR, round_id, args.as_of or _today())
+    if args.json:
+        print(json.dumps(report, ensure_ascii=False, indent=2))
+    else:
+        print("\n".join(metrics.report_lines(report)))
+
+
 # --- parser ------------------------------------------------------------------------------------
 
 
@@ -425,6 +549,40 @@ def build_parser() -> argparse.ArgumentParser:
         help="写出后已在系统中改过的答案（冲突）也按纸质表覆盖，事由记为“纸质表覆盖”",
     )
     p.set_defaults(func=cmd_round_import_sheet)
+
+    fnd = sub.add_parser("findings", parents=[common], help="问题清单：列表、督办单、红黑榜")
+    fsub = fnd.add_subparsers(dest="action", required=True, metavar="ACTION")
+    p = fsub.add_parser("list", parents=[common], help="列出问题（编号、状态、责任单位、点位、期限、逾期天数、描述）")
+    p.add_argument("--unit", metavar="U", default=None, help="只列此责任单位的问题")
+    p.add_argument(
+        "--status",
+        metavar="S",
+        action="append",
+        help="只列此状态的问题，可多次：已交办、整改中、待复查、已销号、长效整改、已作废，或 未销号（前三者）",
+    )
+    p.set_defaults(func=cmd_findings_list)
+    p = fsub.add_parser(
+        "notice", parents=[common], help="为一个责任单位写出督办单（.xlsx，A4 打印：未销号问题及整改前照片、签收栏）"
+    )
+    p.add_argument("--unit", metavar="U", required=True, help="责任单位名称")
+    p.add_argument("--out", metavar="FILE.xlsx", required=True, help="输出文件")
+    p.add_argument("--as-of", metavar="DATE", type=_date, default=None, help="出具日期，逾期天数按此计算（默认今天）")
+    p.set_defaults(func=cmd_findings_notice)
+    p = fsub.add_parser("redblack", parents=[common], help="按规则评出红黑榜（整改率、逾期件数、测评轮次得分率）")
+    p.add_argument("--as-of", metavar="DATE", type=_date, default=None, help="统计截至日期（默认今天）")
+    p.add_argument("--since", metavar="DATE", type=_date, default=None, help="只计此日期起登记的问题（默认全部）")
+    p.add_argument("--round", metavar="R", default=None, help="测评轮次编号或名称：按其单位得分率评黑榜")
+    p.add_argument("--rules", metavar="FILE", default=None, help="规则文件（.yaml 或 .toml，见 civeval/redblack.py）")
+    p.add_argument("--out", metavar="FILE.xlsx", default=None, help="同时写出 Excel（A4，写明规则和口径）")
+    p.set_defaults(func=cmd_findings_redblack)
+
+    p = sub.add_parser(
+        "metrics", parents=[common], help="一个测评轮次的得分率和整改指标（总体、各街道、各单位），可输出 JSON"
+    )
+    p.add_argument("--round", metavar="R", required=True, help="测评轮次编号或名称")
+    p.add_argument("--as-of", metavar="DATE", type=_date, default=None, help="整改指标统计截至日期（默认今天）")
+    p.add_argument("--json", action="store_true", help="输出 JSON（键名见 README“metrics --json”）")
+    p.set_defaults(func=cmd_metrics)
 
     p = sub.add_parser("demo", parents=[common], help="向空数据库装入示例测评体系和演示城市")
     p.add_argument("--seed", type=int, default=1, help="随机种子：同一种子得到同一城市（默认 1）")

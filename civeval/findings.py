@@ -31,7 +31,7 @@ from civeval.models import (
     register_labels,
 )
 from civeval.permissions import Action, PermissionDenied, reach, require
-from civeval.registers import unit_subtree
+from civeval.registers import point_units, unit_subtree
 from civeval.responsibility import responsible_unit
 from civeval.store import repo
 from civeval.store import schema as t
@@ -447,7 +447,8 @@ def sync_point_findings(
             .limit(1)
         ).scalar_one_or_none()
         now = audit.now()
-        description = standard.text + (f"。{obs['note']}" if obs["note"] else "")
+        text = standard.text.rstrip("。.；; ")
+        description = f"{text}。{obs['note']}" if obs["note"] else standard.text
         fid = _insert(
             conn,
             actor,
@@ -712,6 +713,38 @@ def reinspection_queue(conn: sa.Connection, actor: Actor) -> dict[str, list[Find
     return dict(sorted(out.items()))
 
 
+# --- for the pages 我的整改 and 问题清单 ----------------------------------------------------------------
+
+
+def findings_to_rectify(conn: sa.Connection, actor: Actor) -> list[Finding]:
+    """The open findings (assigned, in progress, submitted) the actor's unit answers for, by deadline: a unit
+    liaison's worklist. Findings of other units at points of the unit's street are left out."""
+    require(actor, Action.rectify)
+    return [f for f in list_findings(conn, actor, statuses=OPEN_STATES) if _in_reach(conn, actor, Action.rectify, f)]
+
+
+def finding_points(conn: sa.Connection, actor: Actor, found: Iterable[Finding]) -> dict[str, Point]:
+    """The register entries (address, position) of the points of findings the actor may see, by point code."""
+    require(actor, Action.view_findings)
+    codes = sorted({f.point_code for f in found if f.point_code and _in_reach(conn, actor, Action.view_findings, f)})
+    if not codes:
+        return {}
+    rows = conn.execute(repo._points_query().where(t.points.c.code.in_(codes))).mappings()
+    return {r["code"]: Point(**{k: v for k, v in r.items() if k != "id"}) for r in rows}
+
+
+def reportable_points(conn: sa.Connection, actor: Actor) -> list[Point]:
+    """The active points where the actor may report a finding by hand: all of them for a city-wide reporter, else
+    those whose street, custodian or road-chief unit lies in the actor's street."""
+    require(actor, Action.report_findings)
+    points = repo.list_points(conn, active_only=True)
+    where = reach(actor, Action.report_findings)
+    if where is None:
+        return points
+    inside = unit_subtree(repo.list_units(conn), where)
+    return [p for p in points if point_units(p) & inside]
+
+
 __all__ = [
     "ESCALATION_LABELS",
     "OPEN_STATES",
@@ -725,10 +758,13 @@ __all__ = [
     "allowed_actions",
     "create_finding",
     "escalation",
+    "finding_points",
+    "findings_to_rectify",
     "get_finding",
     "history",
     "list_findings",
     "reinspection_queue",
+    "reportable_points",
     "sync_point_findings",
     "transition",
 ]

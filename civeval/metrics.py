@@ -248,3 +248,159 @@ def by_group(facts: Iterable[FindingFacts], as_of: dt.date, group: str) -> dict[
         if k is not None:
             buckets.setdefault(k, []).append(f)
     return {k: rectification(v, as_of) for k, v in sorted(buckets.items(), key=lambda kv: str(kv[0]))}
+
+
+# --- a round's figures in one report (CLI `metrics --json`, bulletins) -------------------------------------------
+
+REPORT_VERSION = 1  # bumped when a key of round_report changes meaning or goes away (README, "metrics --json")
+
+SCORE_DEFINITION = (
+    "得分之和 ÷ 满分之和（不适用的不计）；实地考察得分中每条测评标准只计一次：分值 × 该标准在各点位的得分率。"
+)
+
+
+def percent(rate: float | None) -> str:
+    """A rate as a percentage with at most two decimals: 0.98 → "98%", 0.99834 → "99.83%"; None → "—"."""
+    if rate is None:
+        return "—"
+    return f"{rate * 100:.2f}".rstrip("0").rstrip(".") + "%"
+
+
+def _rectification_dict(m: RectificationMetrics) -> dict:
+    d = m.as_dict()
+    del d["as_of"]  # stated once, at the top of the report
+    return d
+
+
+def round_report(conn: sa.Connection, actor: Actor, round_id: int, as_of: dt.date) -> dict:
+    """A round's score rates (overall, field, by street, by unit) and the rectification metrics of the round's
+    findings as they stood at the end of ``as_of`` (overall, by street, by unit), as plain JSON-ready data.
+
+    Keys are English snake_case and stable (documented in README.md, "metrics --json"); Chinese only in values;
+    dates ISO; rates are fractions 0..1, None when undefined; scores are not rounded. The actor's permissions apply
+    (``rounds.round_scores`` and ``finding_facts``)."""
+    from civeval import rounds  # rounds → findings; keep this module importable on its own
+
+    s = rounds.round_scores(conn, actor, round_id)
+    facts = finding_facts(conn, actor, as_of, round_id=round_id)
+    info = s.round
+
+    def ranked(groups) -> list[dict]:
+        return [
+            {
+                "name": str(g.key),
+                "rank": g.rank,
+                "rate": g.group.rate,
+                "score": g.group.score,
+                "full": g.group.full,
+                "findings": g.group.findings,
+                "observations": g.group.observations,
+            }
+            for g in groups
+        ]
+
+    def grouped(group: str) -> list[dict]:
+        return [{"name": str(k), **_rectification_dict(m)} for k, m in by_group(facts, as_of, group).items()]
+
+    return {
+        "report": "round",
+        "version": REPORT_VERSION,
+        "as_of": as_of.isoformat(),
+        "round": {
+            "id": info.id,
+            "name": info.name,
+            "kind": info.kind.value,
+            "kind_label": info.kind.label,
+            "status": info.status.value,
+            "status_label": info.status.label,
+            "start_date": info.start_date.isoformat(),
+            "end_date": info.end_date.isoformat(),
+            "points": info.n_points,
+            "points_submitted": info.n_submitted,
+        },
+        "scores": {
+            "overall": {
+                "rate": s.overall.rate,
+                "score": s.overall.score,
+                "full": s.overall.full,
+                "findings": s.overall.findings,
+                "observations": s.overall.observations,
+            },
+            "field": {
+                "rate": s.field.rate,
+                "score": s.field.score,
+                "full": s.field.full,
+                "standards": len(s.field.by_standard),
+                "vetoed_items": s.field.zeroed_items,
+                "alerts": [
+                    {
+                        "standard_code": a.standard_code,
+                        "item_code": a.item_code,
+                        "findings": a.findings,
+                        "points": [str(p) for p in a.points],
+                    }
+                    for a in s.field.alerts
+                ],
+            },
+            "by_street": ranked(s.by_street),
+            "by_unit": ranked(s.by_unit),
+        },
+        "rectification": {
+            "overall": _rectification_dict(rectification(facts, as_of)),
+            "by_street": grouped("street"),
+            "by_unit": grouped("unit"),
+        },
+        "definitions": [{"term": "得分率", "text": SCORE_DEFINITION}]
+        + [{"term": k, "text": v} for k, v in DEFINITIONS.items()],
+    }
+
+
+def _marks(x: float) -> str:
+    return f"{round(x, 2):g}"
+
+
+def report_lines(report: dict) -> list[str]:
+    """``round_report`` as a readable Chinese summary, one line per string."""
+    r, sc, rect = report["round"], report["scores"], report["rectification"]
+    lines = [
+        f"{r['name']}（{r['kind_label']}，{r['status_label']}，{r['start_date']} 至 {r['end_date']}，"
+        f"点位 {r['points']} 个，已提交 {r['points_submitted']} 个）；整改情况统计截至 {report['as_of']}",
+        f"总得分率 {percent(sc['overall']['rate'])}（得分 {_marks(sc['overall']['score'])} / "
+        f"满分 {_marks(sc['overall']['full'])}，不符合 {sc['overall']['findings']} 条）",
+        f"实地考察得分 {_marks(sc['field']['score'])} / {_marks(sc['field']['full'])}"
+        f"（得分率 {percent(sc['field']['rate'])}，测评标准 {sc['field']['standards']} 条）",
+    ]
+    if sc["field"]["vetoed_items"]:
+        lines.append(f"一票否决（该测评内容计 0 分）：{'、'.join(sc['field']['vetoed_items'])}")
+    for a in sc["field"]["alerts"]:
+        lines.append(f"预警：{a['standard_code']} 不符合 {a['findings']} 处（{'、'.join(a['points'])}）")
+    for title, groups in (("各街道得分率", sc["by_street"]), ("各单位得分率", sc["by_unit"])):
+        lines.append(f"{title}：")
+        lines += [
+            f"  {g['rank'] or '—'}. {g['name']} {percent(g['rate'])}"
+            f"（{_marks(g['score'])} / {_marks(g['full'])}，不符合 {g['findings']} 条）"
+            for g in groups
+        ]
+        if not groups:
+            lines.append("  （无）")
+
+    def rect_text(m: dict) -> str:
+        days = "—" if m["mean_days_to_fix"] is None else f"{m['mean_days_to_fix']:.1f} 天"
+        return (
+            f"登记 {m['created']} 件，应整改 {m['due']} 件，已销号 {m['closed']} 件，"
+            f"整改率 {percent(m['rectification_rate'])}，"
+            f"按期整改率 {percent(m['on_time_rate'])}，逾期 {m['overdue']} 件，长效整改 {m['long_term']} 件，"
+            f"销号率 {percent(m['closure_rate'])}，一次复查通过率 {percent(m['first_pass_rate'])}，"
+            f"平均整改时长 {days}，反弹率 {percent(m['recurrence_rate'])}"
+        )
+
+    lines.append(f"本轮问题整改：{rect_text(rect['overall'])}")
+    for title, groups in (("各街道整改", rect["by_street"]), ("各单位整改", rect["by_unit"])):
+        lines.append(f"{title}：")
+        lines += [
+            f"  {g['name']}：应整改 {g['due']} 件，整改率 {percent(g['rectification_rate'])}，逾期 {g['overdue']} 件"
+            for g in groups
+        ]
+        if not groups:
+            lines.append("  （无）")
+    return lines
