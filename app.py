@@ -7,4 +7,4 @@ from civeval.ui import navigation, session
 st.set_page_config(page_title=navigation.APP_TITLE, page_icon=navigation.APP_ICON, layout="wide")
 actor = session.signed_in()
 navigation.sidebar(actor)
-st.navigation(navigation.pages_for(actor)).run()
+st.navigation(navigation.pages_for(actor), expanded=True).run()
