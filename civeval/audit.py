@@ -16,11 +16,13 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from decimal import Decimal
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 from sqlalchemy.sql.dml import Delete, Insert, Update
@@ -46,6 +48,25 @@ _CLOCK: ContextVar[dt.datetime | None] = ContextVar("civeval_clock", default=Non
 def now() -> dt.datetime:
     """The store's clock: naive UTC (or the moment set by ``clock_at``)."""
     return _CLOCK.get() or dt.datetime.now(dt.UTC).replace(tzinfo=None)
+
+
+def local_zone() -> ZoneInfo:
+    """The office's time zone for dates (deadlines, "today", days in reports): CIVEVAL_TIMEZONE, default Beijing."""
+    return ZoneInfo(os.environ.get("CIVEVAL_TIMEZONE", "Asia/Shanghai"))
+
+
+def local_date(moment: dt.datetime | None = None) -> dt.date:
+    """The office's calendar date of a store timestamp (naive UTC); of now without one."""
+    return (moment or now()).replace(tzinfo=dt.UTC).astimezone(local_zone()).date()
+
+
+def today() -> dt.date:
+    return local_date()
+
+
+def local_day_start(day: dt.date) -> dt.datetime:
+    """The store timestamp (naive UTC) at which the office's ``day`` begins."""
+    return dt.datetime.combine(day, dt.time(), tzinfo=local_zone()).astimezone(dt.UTC).replace(tzinfo=None)
 
 
 @contextmanager

@@ -339,9 +339,10 @@ def _date(text: str):
 
 
 def _today():
-    import datetime as dt
 
-    return dt.date.today()
+    from civeval import audit
+
+    return audit.today()
 
 
 def cmd_findings_list(args: argparse.Namespace) -> None:

@@ -168,7 +168,7 @@ class Finding:
     after_photos: list[int] = field(default_factory=list)
 
     def escalation(self, today: dt.date) -> Escalation:
-        return escalation(self.status, self.assigned_at.date(), self.deadline, today)
+        return escalation(self.status, audit.local_date(self.assigned_at), self.deadline, today)
 
     def days_overdue(self, today: dt.date) -> int:
         return max(0, (today - self.deadline).days) if self.status in OPEN_STATES else 0
@@ -455,7 +455,7 @@ def sync_point_findings(
             source=_SOURCE_OF_ROUND[info.kind],
             unit_id=units[unit],
             severity=standard.severity,
-            deadline=calendar.deadline(standard, standard.severity, now.date()),
+            deadline=calendar.deadline(standard, standard.severity, audit.local_date(now)),
             description=description,
             round_id=round_id,
             observation_id=obs["id"],
@@ -539,8 +539,8 @@ def create_finding(
                 raise PermissionDenied(f"{actor.name}只能登记本辖区的问题")
         severity = new.severity or (standard.severity if standard else Severity.normal)
         now = audit.now()
-        deadline = new.deadline or calendar.deadline(standard, severity, now.date())
-        if deadline < now.date():
+        deadline = new.deadline or calendar.deadline(standard, severity, audit.local_date(now))
+        if deadline < audit.local_date(now):
             raise FindingError("整改期限不能早于今天")
         point_id = (
             conn.execute(sa.select(t.points.c.id).where(t.points.c.code == point.code)).scalar_one() if point else None

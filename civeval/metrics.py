@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 import sqlalchemy as sa
 
+from civeval import audit
 from civeval.models import Actor, FindingSource
 from civeval.permissions import Action, reach, require
 from civeval.registers import unit_subtree
@@ -73,7 +74,7 @@ def finding_facts(
 ) -> list[FindingFacts]:
     """Every finding created by the end of ``as_of`` that the actor may see, as it stood then (voided ones left out)."""
     require(actor, Action.view_findings)
-    end = dt.datetime.combine(as_of + dt.timedelta(days=1), dt.time())
+    end = audit.local_day_start(as_of + dt.timedelta(days=1))
     street = t.units.alias("street")
     q = (
         sa.select(
@@ -197,11 +198,11 @@ def _ratio(a: int, b: int) -> float | None:
 
 def rectification(facts: Iterable[FindingFacts], as_of: dt.date) -> RectificationMetrics:
     facts = list(facts)
-    end = dt.datetime.combine(as_of + dt.timedelta(days=1), dt.time())
+    end = audit.local_day_start(as_of + dt.timedelta(days=1))
     closed = [f for f in facts if f.closed and f.closed_at is not None and f.closed_at < end]
     due = [f for f in facts if not f.long_term and (f.deadline <= as_of or f in closed)]
     closed_due = [f for f in due if f in closed]
-    on_time = [f for f in closed_due if f.closed_at.date() <= f.deadline]
+    on_time = [f for f in closed_due if audit.local_date(f.closed_at) <= f.deadline]
     overdue = [f for f in facts if f.open and f.deadline < as_of]
     reinspected = [f for f in facts if f.reinspections > 0]
     first_pass = [f for f in reinspected if f.first_reinspection_passed]

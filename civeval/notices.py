@@ -147,7 +147,7 @@ def write_notice(
     ``office_name`` setting, else 创文办) is printed as the issuer. A unit without open findings gets a notice
     saying so.
     """
-    today = today or audit.now().date()
+    today = today or audit.today()
     with engine.connect() as conn:
         found = open_findings_of_unit(conn, actor, unit)
         rows = _rows(conn, engine, found)

@@ -196,7 +196,7 @@ def write_round_sheets(engine: sa.Engine, actor: Actor, round_id: int, out_dir: 
             points = [p for p in rounds.round_points(conn, actor, round_id) if p.inspector]
         else:
             require(actor, Action.score_points)
-            today = dt.date.today()
+            today = audit.today()
             points = [
                 p
                 for p in rounds.round_points(conn, actor, round_id)

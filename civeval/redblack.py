@@ -25,7 +25,7 @@ import sqlalchemy as sa
 import xlsxwriter
 import yaml
 
-from civeval import metrics, rounds
+from civeval import audit, metrics, rounds
 from civeval.metrics import RectificationMetrics, percent
 from civeval.models import Actor
 
@@ -205,7 +205,7 @@ def red_black(
         facts = metrics.finding_facts(conn, actor, as_of)
         scores = rounds.round_scores(conn, actor, round_id) if round_id is not None else None
     if period_start is not None:
-        facts = [f for f in facts if f.assigned_at.date() >= period_start]
+        facts = [f for f in facts if audit.local_date(f.assigned_at) >= period_start]
     per_unit = metrics.by_group(facts, as_of, "unit")
 
     ranked: list = []

@@ -467,7 +467,7 @@ def tasks(conn: sa.Connection, actor: Actor, *, today: dt.date | None = None) ->
     """The points assigned to the actor in rounds not closed, today's first. In an unannounced round a point
     shows only on its visit day."""
     require(actor, Action.score_points)
-    today = today or dt.date.today()
+    today = today or audit.today()
     rids = list(
         conn.execute(
             sa.select(t.round_points.c.round_id)
@@ -512,7 +512,7 @@ def _may_score(
     ).first()
     if row is None or row.inspector_id != actor.user_id:
         raise PermissionDenied(f"{actor.name}无权为该点位打分：点位未分配给您")
-    if info.kind is RoundKind.unannounced and row.visit_date != (today or dt.date.today()):
+    if info.kind is RoundKind.unannounced and row.visit_date != (today or audit.today()):
         raise PermissionDenied(f"暗访点位只能在指定日期（{row.visit_date}）打分")
 
 

@@ -276,3 +276,14 @@ def test_grant_extension_as_a_plain_coordinator_outside_its_street_is_refused(wo
     step(engine, actors["tester"], code, A.request_extension)
     with pytest.raises(PermissionDenied):
         step(engine, actors["coord"], code, A.grant_extension)
+
+
+def test_dates_are_the_offices_local_dates_not_utc(world, clock):
+    engine, actors = world
+    clock.now = dt.datetime(2026, 11, 2, 23, 30)  # 07:30 on 3 Nov in Beijing
+    assert audit.today() == dt.date(2026, 11, 3)
+    code = new(engine, actors["tester"], severity=Severity.immediate)  # 立行立改: due the same (local) day
+    with engine.connect() as conn:
+        assert findings.get_finding(conn, actors["tester"], code).deadline == dt.date(2026, 11, 3)
+        facts = metrics.finding_facts(conn, actors["tester"], dt.date(2026, 11, 2))
+    assert facts == []  # created on 3 Nov local time: not yet there at the end of 2 Nov

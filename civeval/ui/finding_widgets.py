@@ -69,7 +69,7 @@ MANUAL_SOURCES = ("patrol", "unannounced", "hotline", "snapshot", "leader", "oth
 
 def today() -> dt.date:
     """The date deadlines are counted against: the store's clock, as civeval.findings and civeval.metrics count."""
-    return audit.now().date()
+    return audit.today()
 
 
 def local_time(at: dt.datetime | None, fmt: str = "%Y-%m-%d %H:%M") -> str:

@@ -27,13 +27,13 @@ operation = c3.selectbox(
     format_func=lambda o: {None: "全部", "insert": "新增", "update": "修改", "delete": "删除"}[o],
 )
 c4, c5 = st.columns([1, 2])
-today = dt.date.today()
+today = audit.today()
 days = c4.date_input("日期范围", (today - dt.timedelta(days=30), today), key="log_days")
 search = c5.text_input("搜索（记录、来源、事由）", key="log_search")
 since = until = None
 if isinstance(days, tuple) and len(days) == 2:
-    since = dt.datetime.combine(days[0], dt.time())
-    until = dt.datetime.combine(days[1] + dt.timedelta(days=1), dt.time())
+    since = audit.local_day_start(days[0])
+    until = audit.local_day_start(days[1] + dt.timedelta(days=1))
 
 with common.engine().connect() as conn:
     entries = audit.read_log(
