@@ -35,7 +35,7 @@ run: venv
 test: dev-venv system-deps
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/pytest
+	$(BIN)/pytest -n 2 --dist loadfile
 
 system-deps:
 	@bash scripts/install-test-deps
