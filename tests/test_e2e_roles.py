@@ -70,7 +70,7 @@ def test_a_reload_keeps_the_login_and_signing_out_ends_it(base_url, browser):
     assert page.get_by_text("城关街道").first.is_visible()
     e2e.open_page(page, base_url, "account")
     page.locator(".st-key-sign_out button").click()
-    e2e.wait_idle(page)
+    page.wait_for_selector(".st-key-login_username input")  # the rerun after signing out shows the log-in
     assert page.locator(".st-key-login_username input").is_visible()
     e2e.open_page(page, base_url)  # reloading after sign-out does not sign back in
     assert page.locator(".st-key-login_username input").is_visible()
