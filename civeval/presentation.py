@@ -72,6 +72,16 @@ def scoring_text(s: Standard) -> str:
     return s.scoring_mode.label
 
 
+def marks_line(s: Standard) -> str:
+    """Full marks and how they are scored, in one short line for a scoring sheet."""
+    full = f"{s.full_marks:g} 分"
+    if s.scoring_mode is ScoringMode.deduction:
+        return f"{full} · 每处扣 {s.per_instance:g} 分，最多扣 {s.cap:g} 分"
+    if s.scoring_mode is ScoringMode.graded:
+        return f"{full} · 等级 " + "/".join(f"{g} {f:.0%}" for g, f in GRADE_FACTORS.items())
+    return f"{full} · 符合/不符合"
+
+
 def deadline_text(s: Standard) -> str:
     """整改时限: the severity and the deadline in days (当日 for zero)."""
     days = s.default_deadline_days()

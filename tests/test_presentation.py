@@ -221,3 +221,17 @@ def test_tile_style(monkeypatch):
 
 def test_hex_to_rgb():
     assert mapping.hex_to_rgb("#4e79a7") == [78, 121, 167]
+
+
+def test_marks_line_says_how_a_standard_is_scored():
+    from civeval.models import Method, ScoringMode, Standard
+    from civeval.presentation import marks_line
+
+    def std(**kw):
+        return Standard(code="S", text="t", methods=[Method.materials], **kw)
+
+    assert marks_line(std(full_marks=1)) == "1 分 · 符合/不符合"
+    assert marks_line(std(full_marks=2, scoring_mode=ScoringMode.deduction, per_instance=0.5, cap=2)) == (
+        "2 分 · 每处扣 0.5 分，最多扣 2 分"
+    )
+    assert marks_line(std(full_marks=3, scoring_mode=ScoringMode.graded)) == "3 分 · 等级 A 100%/B 66%/C 33%/D 0%"

@@ -25,8 +25,8 @@ import sqlalchemy as sa
 import streamlit as st
 from streamlit.runtime.scriptrunner import get_script_run_ctx
 
-from civeval import auth, photos, rounds
-from civeval.models import GRADE_FACTORS, Actor, Answer, Result, ScoringMode, Veto
+from civeval import auth, photos, presentation, rounds
+from civeval.models import Actor, Answer, Result, ScoringMode, Veto
 from civeval.permissions import PermissionDenied
 from civeval.scoring import ScoringError
 from civeval.ui import common, session
@@ -157,7 +157,7 @@ def local_time(at: dt.datetime | None) -> str:
 # --- widget values <-> answers ---------------------------------------------------------------------------------
 
 
-def _widget_values(sa_: rounds.StandardAnswer) -> dict[str, object]:
+def widget_values(sa_: rounds.StandardAnswer) -> dict[str, object]:
     answer = sa_.answer
     values: dict[str, object] = {"note": answer.note if answer else ""}
     if sa_.standard.scoring_mode is ScoringMode.deduction:
@@ -179,7 +179,7 @@ def _sync(target: Target, sa_: rounds.StandardAnswer) -> None:
     code = sa_.standard.code
     seen = target.key(code, "seen")
     stale = st.session_state.get(seen) != sa_.version
-    for name, value in _widget_values(sa_).items():
+    for name, value in widget_values(sa_).items():
         key = target.key(code, name)
         if stale or key not in st.session_state:
             st.session_state[key] = value
@@ -353,17 +353,6 @@ def _thumbnail(url: str, photo_id: int) -> bytes | None:
         return None
 
 
-def _marks(sa_: rounds.StandardAnswer) -> str:
-    s = sa_.standard
-    full = f"{s.full_marks:g} 分"
-    if s.scoring_mode is ScoringMode.deduction:
-        return f"{full} · 每处扣 {s.per_instance:g} 分，最多扣 {s.cap:g} 分"
-    if s.scoring_mode is ScoringMode.graded:
-        grades = "/".join(f"{g} {f:.0%}" for g, f in GRADE_FACTORS.items())
-        return f"{full} · 等级 {grades}"
-    return f"{full} · 符合/不符合"
-
-
 def _status_badge(target: Target, sa_: rounds.StandardAnswer) -> None:
     if sa_.answer is None:
         st.badge("未作答", icon=":material/radio_button_unchecked:", color="orange")
@@ -461,7 +450,7 @@ def standard_block(target: Target, code: str) -> None:
     disabled = locked(target)
     with st.container(border=True, key=target.key(code, "block")):
         with st.container(horizontal=True, vertical_alignment="center", gap="small"):
-            st.markdown(f"**{s.code}**　{_marks(sa_)}", width="content")
+            st.markdown(f"**{s.code}**　{presentation.marks_line(sa_.standard)}", width="content")
             if s.veto is not Veto.none:
                 st.badge(f"一票否决：{s.veto.label}", color="red")
             _status_badge(target, sa_)

@@ -11,11 +11,11 @@ import logging
 
 import streamlit as st
 
-from civeval import auth, rounds
-from civeval.models import GRADE_FACTORS, Answer, Result, RoundStatus, ScoringMode
+from civeval import auth, presentation, rounds
+from civeval.models import Answer, Result, RoundStatus, ScoringMode
 from civeval.permissions import PermissionDenied
 from civeval.scoring import ScoringError
-from civeval.ui import common, session
+from civeval.ui import common, scoring_widgets, session
 from civeval.ui import round_widgets as rw
 
 log = logging.getLogger(__name__)
@@ -40,29 +40,12 @@ def cache_key(rid: int) -> str:
 # --- widget values <-> answers ---------------------------------------------------------------------------------
 
 
-def widget_values(sa_: rounds.StandardAnswer) -> dict[str, object]:
-    answer = sa_.answer
-    values: dict[str, object] = {"note": answer.note if answer else ""}
-    if sa_.standard.scoring_mode is ScoringMode.deduction:
-        n = (answer.instances or 0) if answer else 0
-        if answer is None:
-            values["count"] = None
-        elif answer.result is Result.na:
-            values["count"] = "na"
-        else:
-            values["count"] = str(n) if n < 5 else "5+"
-        values["more"] = max(n, 5)
-    else:
-        values["result"] = answer.result.value if answer else None
-    return values
-
-
 def sync(rid: int, sa_: rounds.StandardAnswer) -> None:
     """Set the widgets from the stored answer when its version moved on since they were last set (or never were)."""
     code = sa_.standard.code
     seen = key(rid, code, "seen")
     stale = st.session_state.get(seen) != sa_.version
-    for name, value in widget_values(sa_).items():
+    for name, value in scoring_widgets.widget_values(sa_).items():
         k = key(rid, code, name)
         if stale or k not in st.session_state:
             st.session_state[k] = value
@@ -138,23 +121,13 @@ def on_note(rid: int, code: str) -> None:
 # --- drawing -----------------------------------------------------------------------------------------------------
 
 
-def marks(sa_: rounds.StandardAnswer) -> str:
-    s = sa_.standard
-    full = f"{s.full_marks:g} 分"
-    if s.scoring_mode is ScoringMode.deduction:
-        return f"{full} · 每处扣 {s.per_instance:g} 分，最多扣 {s.cap:g} 分"
-    if s.scoring_mode is ScoringMode.graded:
-        return f"{full} · 等级 " + "/".join(f"{g} {f:.0%}" for g, f in GRADE_FACTORS.items())
-    return f"{full} · 符合/不符合"
-
-
 def standard_block(rid: int, sa_: rounds.StandardAnswer, disabled: bool) -> None:
     s = sa_.standard
     code = s.code
     sync(rid, sa_)
     with st.container(border=True, key=key(rid, code, "block")):
         with st.container(horizontal=True, vertical_alignment="center", gap="small"):
-            st.markdown(f"**{code}**　{marks(sa_)}", width="content")
+            st.markdown(f"**{code}**　{presentation.marks_line(sa_.standard)}", width="content")
             if sa_.answer is None:
                 st.badge("未审核", icon=":material/radio_button_unchecked:", color="orange")
             else:
