@@ -1226,3 +1226,40 @@ def save_answers(
 
 
 __all__ += ["AnswerItem", "save_answers"]
+
+
+# --- the standards losing most points (added for the office's score page, 测评得分) ----------------------
+
+
+@dataclass(frozen=True)
+class LostPoints:
+    """One standard's loss in a round: Σ (full − score) over its applicable observations."""
+
+    standard: Standard
+    category: str
+    lost: float
+    full: float
+    findings: int
+
+
+def most_lost(records: Sequence[ScoredRecord], n: int = 10) -> list[LostPoints]:
+    """The ``n`` standards losing most points in a round (``RoundScores.records``), most first, ties by code;
+    standards that lost nothing are left out."""
+    by_code: dict[str, list[ScoredRecord]] = {}
+    for r in records:
+        if r.applicable:
+            by_code.setdefault(r.standard.code, []).append(r)
+    lost = [
+        LostPoints(
+            rs[0].standard,
+            rs[0].category,
+            lost=sum(r.full - r.score for r in rs),
+            full=sum(r.full for r in rs),
+            findings=sum(r.failed for r in rs),
+        )
+        for rs in by_code.values()
+    ]
+    return sorted((x for x in lost if x.lost > 1e-9), key=lambda x: (-x.lost, x.standard.code))[:n]
+
+
+__all__ += ["LostPoints", "most_lost"]

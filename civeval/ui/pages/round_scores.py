@@ -12,6 +12,7 @@ import streamlit as st
 
 from civeval import rounds
 from civeval.permissions import PermissionDenied
+from civeval.presentation import NONE
 from civeval.ui import common
 from civeval.ui import round_widgets as rw
 
@@ -155,7 +156,7 @@ st.subheader("点位得分", anchor=False, divider="gray")
 facts = {}
 for r in scores.records:
     if r.point_code is not None:
-        facts[f"{r.point_code} {r.point_name}"] = {"点位类型": r.point_type, "街道/镇": r.street or "—"}
+        facts[f"{r.point_code} {r.point_name}"] = {"点位类型": r.point_type, "街道/镇": r.street or NONE}
 point_frame = rw.ranking_frame(
     scores.by_point, before.by_point if before else None, "点位", extra=lambda k: facts.get(k, {})
 )
@@ -164,23 +165,15 @@ rw.show_ranking(point_frame, key="rs_by_point", height="auto" if len(point_frame
 # --- the standards losing most points ------------------------------------------------------------------------------
 
 st.subheader("失分最多的测评标准", anchor=False, divider="gray")
-lost: dict[str, dict] = {}
-for r in scores.records:
-    if not r.applicable:
-        continue
-    row = lost.setdefault(
-        r.standard.code,
-        {"标准编号": r.standard.code, "失分": 0.0, "问题数": 0, "测评标准": r.standard.text, "测评项目": r.category,
-         "满分合计": 0.0},
-    )  # fmt: skip
-    row["失分"] += r.full - r.score
-    row["满分合计"] += r.full
-    row["问题数"] += r.failed
-top = sorted((x for x in lost.values() if x["失分"] > 1e-9), key=lambda x: (-x["失分"], x["标准编号"]))[:10]
+top = rounds.most_lost(scores.records, 10)
 if top:
-    frame = pd.DataFrame(top)
-    frame["失分"] = frame["失分"].map(lambda x: round(x, 2))
-    frame["满分合计"] = frame["满分合计"].map(lambda x: round(x, 2))
+    frame = pd.DataFrame(
+        [
+            {"标准编号": x.standard.code, "失分": round(x.lost, 2), "问题数": x.findings, "测评标准": x.standard.text,
+             "测评项目": x.category, "满分合计": round(x.full, 2)}
+            for x in top
+        ]
+    )  # fmt: skip
     st.dataframe(
         frame,
         hide_index=True,
