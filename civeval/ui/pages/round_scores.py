@@ -71,7 +71,7 @@ with st.container(horizontal=True, gap="small", key="rs_headline"):
         "实地考察得分",
         f"{field.score:.2f} / {field.full:g}",
         help="每条标准只计一次：满分 × 该标准在各点位的 Σ得分 / Σ满分，再求和；一票否决归零其测评内容。",
-        **card,
+        **{**card, "width": "content"},  # "score / full" is longer than the other cards' figures
     )
     st.metric(
         "实地考察得分率",
