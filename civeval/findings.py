@@ -9,7 +9,7 @@ transition is recorded (finding_events) with who, when and why, and goes through
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from enum import Enum
 
@@ -257,16 +257,21 @@ def _rows_to_findings(conn: sa.Connection, rows: Iterable[sa.RowMapping]) -> lis
     ]
 
 
-def _in_reach(conn: sa.Connection, actor: Actor, action: Action, f: Finding) -> bool:
-    """Whether the finding lies in the actor's reach for the action: their unit (and the units under it), or for
-    street-wide roles also the findings at points of their street. Rectifying is for the responsible unit only."""
+def _reach_filter(conn: sa.Connection, actor: Actor, action: Action) -> Callable[[Finding], bool]:
+    """Whether a finding lies in the actor's reach for the action: their unit (and the units under it), or for
+    street-wide roles also the findings at points of their street. Rectifying is for the responsible unit only.
+    The reach is read once, so filtering a long list costs one query."""
     where = reach(actor, action)
     if where is None:
-        return True
+        return lambda f: True
     inside = unit_subtree(repo.list_units(conn), where)
     if action is Action.rectify:
-        return f.unit in inside
-    return f.unit in inside or (f.street is not None and f.street in inside)
+        return lambda f: f.unit in inside
+    return lambda f: f.unit in inside or (f.street is not None and f.street in inside)
+
+
+def _in_reach(conn: sa.Connection, actor: Actor, action: Action, f: Finding) -> bool:
+    return _reach_filter(conn, actor, action)(f)
 
 
 def list_findings(
@@ -293,7 +298,7 @@ def list_findings(
     found = _rows_to_findings(conn, conn.execute(q.order_by(t.findings.c.deadline, t.findings.c.id)).mappings())
     if street:
         found = [f for f in found if f.street == street]
-    return [f for f in found if _in_reach(conn, actor, Action.view_findings, f)]
+    return list(filter(_reach_filter(conn, actor, Action.view_findings), found))
 
 
 def get_finding(conn: sa.Connection, actor: Actor, code: str) -> Finding:
@@ -707,8 +712,9 @@ def reinspection_queue(conn: sa.Connection, actor: Actor) -> dict[str, list[Find
     require(actor, Action.reinspect)
     own = {g.scope for g in actor.grants if g.role is Role.liaison}
     out: dict[str, list[Finding]] = {}
+    may = _reach_filter(conn, actor, Action.reinspect)
     for f in list_findings(conn, actor, statuses=[S.submitted]):
-        if f.unit not in own and _in_reach(conn, actor, Action.reinspect, f):
+        if f.unit not in own and may(f):
             out.setdefault(f.street or "未指定街道", []).append(f)
     return dict(sorted(out.items()))
 
@@ -720,13 +726,14 @@ def findings_to_rectify(conn: sa.Connection, actor: Actor) -> list[Finding]:
     """The open findings (assigned, in progress, submitted) the actor's unit answers for, by deadline: a unit
     liaison's worklist. Findings of other units at points of the unit's street are left out."""
     require(actor, Action.rectify)
-    return [f for f in list_findings(conn, actor, statuses=OPEN_STATES) if _in_reach(conn, actor, Action.rectify, f)]
+    return list(filter(_reach_filter(conn, actor, Action.rectify), list_findings(conn, actor, statuses=OPEN_STATES)))
 
 
 def finding_points(conn: sa.Connection, actor: Actor, found: Iterable[Finding]) -> dict[str, Point]:
     """The register entries (address, position) of the points of findings the actor may see, by point code."""
     require(actor, Action.view_findings)
-    codes = sorted({f.point_code for f in found if f.point_code and _in_reach(conn, actor, Action.view_findings, f)})
+    may = _reach_filter(conn, actor, Action.view_findings)
+    codes = sorted({f.point_code for f in found if f.point_code and may(f)})
     if not codes:
         return {}
     rows = conn.execute(repo._points_query().where(t.points.c.code.in_(codes))).mappings()
