@@ -55,6 +55,8 @@ class FindingFacts:
     reinspections: int
     first_reinspection_passed: bool | None
     recurred: bool
+    point_code: str | None = None
+    point_name: str | None = None
 
     @property
     def closed(self) -> bool:
@@ -73,8 +75,25 @@ def finding_facts(
     conn: sa.Connection, actor: Actor, as_of: dt.date, *, round_id: int | None = None
 ) -> list[FindingFacts]:
     """Every finding created by the end of ``as_of`` that the actor may see, as it stood then (voided ones left out)."""
+    return finding_facts_series(conn, actor, [as_of], round_id=round_id)[as_of]
+
+
+def finding_facts_series(
+    conn: sa.Connection,
+    actor: Actor,
+    dates: Iterable[dt.date],
+    *,
+    round_id: int | None = None,
+    point_id: int | None = None,
+) -> dict[dt.date, list[FindingFacts]]:
+    """``finding_facts`` for several as-of dates, reading the findings and their events once (for trends);
+    only one round's or one point's findings when asked."""
     require(actor, Action.view_findings)
-    end = audit.local_day_start(as_of + dt.timedelta(days=1))
+    dates = sorted(set(dates))
+    if not dates:
+        return {}
+    ends = {d: audit.local_day_start(d + dt.timedelta(days=1)) for d in dates}
+    last = ends[dates[-1]]
     street = t.units.alias("street")
     q = (
         sa.select(
@@ -82,12 +101,14 @@ def finding_facts(
             t.findings.c.code,
             t.findings.c.source,
             t.findings.c.round_id,
-            t.findings.c.recurrence_of,
+            t.findings.c.created_at,
             t.units.c.name.label("unit"),
             street.c.name.label("street"),
             t.point_types.c.name.label("point_type"),
             t.standards.c.code.label("standard"),
             t.categories.c.name.label("category"),
+            t.points.c.code.label("point_code"),
+            t.points.c.name.label("point_name"),
         )
         .select_from(
             t.findings.join(t.units, t.units.c.id == t.findings.c.unit_id)
@@ -98,34 +119,51 @@ def finding_facts(
             .outerjoin(t.items, t.items.c.id == t.standards.c.item_id)
             .outerjoin(t.categories, t.categories.c.id == t.items.c.category_id)
         )
-        .where(t.findings.c.created_at < end)
+        .where(t.findings.c.created_at < last)
     )
+    only = []
     if round_id is not None:
-        q = q.where(t.findings.c.round_id == round_id)
+        only.append(t.findings.c.round_id == round_id)
+    if point_id is not None:
+        only.append(t.findings.c.point_id == point_id)
+    q = q.where(*only)
     rows = {r.id: r for r in conn.execute(q)}
     where = reach(actor, Action.view_findings)
     if where is not None:
         inside = unit_subtree(repo.list_units(conn), where)
         rows = {k: r for k, r in rows.items() if r.unit in inside or (r.street and r.street in inside)}
-    recurred = set(
-        conn.execute(
-            sa.select(t.findings.c.recurrence_of).where(
-                t.findings.c.recurrence_of.is_not(None), t.findings.c.created_at < end
-            )
-        ).scalars()
-    )
+    recurrences = conn.execute(
+        sa.select(t.findings.c.recurrence_of, t.findings.c.created_at).where(
+            t.findings.c.recurrence_of.is_not(None), t.findings.c.created_at < last
+        )
+    ).all()
     events: dict[int, list] = {}
-    for ev in conn.execute(
-        sa.select(t.finding_events)
-        .where(t.finding_events.c.at < end)
-        .order_by(t.finding_events.c.finding_id, t.finding_events.c.id)
-    ):
+    ev_q = sa.select(
+        t.finding_events.c.finding_id,
+        t.finding_events.c.action,
+        t.finding_events.c.to_status,
+        t.finding_events.c.detail,
+        t.finding_events.c.at,
+    ).where(t.finding_events.c.at < last)
+    if only:
+        ev_q = ev_q.where(t.finding_events.c.finding_id.in_(sa.select(t.findings.c.id).where(*only)))
+    for ev in conn.execute(ev_q.order_by(t.finding_events.c.finding_id, t.finding_events.c.id)):
         if ev.finding_id in rows:
             events.setdefault(ev.finding_id, []).append(ev)
+    return {d: _replay(rows, events, recurrences, ends[d]) for d in dates}
+
+
+def _replay(rows: dict, events: dict[int, list], recurrences: list, end: dt.datetime) -> list[FindingFacts]:
+    """Each finding created before ``end`` as its events up to ``end`` leave it."""
+    recurred = {of for of, at in recurrences if at < end}
     out = []
     for fid, r in rows.items():
+        if r.created_at >= end:
+            continue
         status, deadline, assigned_at, closed_at, n, first = None, None, None, None, 0, None
-        for ev in events.get(fid, []):
+        for ev in events.get(fid, ()):
+            if ev.at >= end:
+                continue
             detail = ev.detail or {}
             if ev.action == "create":
                 deadline, assigned_at = dt.date.fromisoformat(detail["deadline"]), ev.at
@@ -160,6 +198,8 @@ def finding_facts(
                 n,
                 first,
                 fid in recurred and status == "closed",
+                r.point_code,
+                r.point_name,
             )
         )
     return out
@@ -274,35 +314,39 @@ def _rectification_dict(m: RectificationMetrics) -> dict:
 
 
 def round_report(conn: sa.Connection, actor: Actor, round_id: int, as_of: dt.date) -> dict:
-    """A round's score rates (overall, field, by street, by unit) and the rectification metrics of the round's
-    findings as they stood at the end of ``as_of`` (overall, by street, by unit), as plain JSON-ready data.
+    """A round's score rates (overall, field, by street, unit and point type, with the change since the previous
+    round of the same kind), the standards and units losing most points, the trend across rounds, and the
+    rectification metrics of the round's findings as they stood at the end of ``as_of`` (overall, by street, unit
+    and point type), as plain JSON-ready data.
 
     Keys are English snake_case and stable (documented in README.md, "metrics --json"); Chinese only in values;
-    dates ISO; rates are fractions 0..1, None when undefined; scores are not rounded. The actor's permissions apply
-    (``rounds.round_scores`` and ``finding_facts``)."""
-    from civeval import rounds  # rounds → findings; keep this module importable on its own
+    dates ISO; rates are fractions 0..1, None when undefined; scores are not rounded. The actor's permissions apply.
+    The figures are those of the dashboard (``civeval.dashboard.build``), so the two always agree."""
+    from civeval import dashboard, losses  # dashboard → rounds → findings; keep this module importable on its own
 
-    s = rounds.round_scores(conn, actor, round_id)
-    facts = finding_facts(conn, actor, as_of, round_id=round_id)
-    info = s.round
+    d = dashboard.build(conn, actor, round_id, as_of)
+    s, info, facts = d.scores, d.round, d.round_findings
 
-    def ranked(groups) -> list[dict]:
+    def ranked(rows: list[dashboard.RankRow]) -> list[dict]:
         return [
             {
-                "name": str(g.key),
-                "rank": g.rank,
-                "rate": g.group.rate,
-                "score": g.group.score,
-                "full": g.group.full,
-                "findings": g.group.findings,
-                "observations": g.group.observations,
+                "name": r.name,
+                "rank": r.rank,
+                "rate": r.rate,
+                "score": r.score,
+                "full": r.full,
+                "findings": r.findings,
+                "observations": r.observations,
+                "delta": r.delta,
+                "bottom": r.bottom,
             }
-            for g in groups
+            for r in rows
         ]
 
     def grouped(group: str) -> list[dict]:
         return [{"name": str(k), **_rectification_dict(m)} for k, m in by_group(facts, as_of, group).items()]
 
+    prev = d.previous
     return {
         "report": "round",
         "version": REPORT_VERSION,
@@ -319,6 +363,9 @@ def round_report(conn: sa.Connection, actor: Actor, round_id: int, as_of: dt.dat
             "points": info.n_points,
             "points_submitted": info.n_submitted,
         },
+        "previous_round": None
+        if prev is None
+        else {"id": prev.id, "name": prev.name, "start_date": prev.start_date.isoformat()},
         "scores": {
             "overall": {
                 "rate": s.overall.rate,
@@ -326,11 +373,13 @@ def round_report(conn: sa.Connection, actor: Actor, round_id: int, as_of: dt.dat
                 "full": s.overall.full,
                 "findings": s.overall.findings,
                 "observations": s.overall.observations,
+                "delta": d.overall_delta,
             },
             "field": {
                 "rate": s.field.rate,
                 "score": s.field.score,
                 "full": s.field.full,
+                "delta": d.field_delta,
                 "standards": len(s.field.by_standard),
                 "vetoed_items": s.field.zeroed_items,
                 "alerts": [
@@ -343,13 +392,54 @@ def round_report(conn: sa.Connection, actor: Actor, round_id: int, as_of: dt.dat
                     for a in s.field.alerts
                 ],
             },
-            "by_street": ranked(s.by_street),
-            "by_unit": ranked(s.by_unit),
+            "by_street": ranked(d.by_street),
+            "by_unit": ranked(d.by_unit),
+            "by_point_type": ranked(d.by_point_type),
         },
+        "losses": {
+            "standards": [
+                {
+                    "code": x.code,
+                    "text": x.text,
+                    "category": x.category,
+                    "lost": x.lost,
+                    "full": x.full,
+                    "failures": x.failures,
+                    "observations": x.observations,
+                    "units": list(x.units),
+                }
+                for x in d.losses
+            ],
+            "units": [
+                {
+                    "name": x.unit,
+                    "lost": x.lost,
+                    "full": x.full,
+                    "failures": x.failures,
+                    "observations": x.observations,
+                    "standards": list(x.standards),
+                }
+                for x in losses.unit_losses(s.records, limit=dashboard.TOP_LOSSES)
+            ],
+        },
+        "trend": [
+            {
+                "round_id": p.round_id,
+                "name": p.name,
+                "start_date": p.start_date.isoformat(),
+                "field_rate": p.field_rate,
+                "overall_rate": p.overall_rate,
+                "rectification_on": p.rectification_on.isoformat(),
+                "rectification_rate": p.rectification_rate,
+                "on_time_rate": p.on_time_rate,
+            }
+            for p in d.trend
+        ],
         "rectification": {
-            "overall": _rectification_dict(rectification(facts, as_of)),
+            "overall": _rectification_dict(d.rectification),
             "by_street": grouped("street"),
             "by_unit": grouped("unit"),
+            "by_point_type": grouped("point_type"),
         },
         "definitions": [{"term": "得分率", "text": SCORE_DEFINITION}]
         + [{"term": k, "text": v} for k, v in DEFINITIONS.items()],

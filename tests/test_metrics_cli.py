@@ -86,6 +86,8 @@ def run(db_path, *args: str) -> subprocess.CompletedProcess:
 
 
 def ranked(groups) -> list[dict]:
+    ranked_n = sum(g.rank is not None for g in groups)
+    last = {g.key for g in groups if g.rank is not None and g.rank > ranked_n - 3} if ranked_n > 3 else set()
     return [
         {
             "name": g.key,
@@ -95,6 +97,8 @@ def ranked(groups) -> list[dict]:
             "full": g.group.full,
             "findings": g.group.findings,
             "observations": g.group.observations,
+            "delta": None,  # no earlier round of the same kind
+            "bottom": g.key in last,
         }
         for g in groups
     ]
@@ -115,7 +119,11 @@ def test_metrics_json_matches_the_library(db):
         facts = metrics.finding_facts(conn, ADMIN, AS_OF, round_id=1)
     engine.dispose()
 
-    assert set(report) == {"report", "version", "as_of", "round", "scores", "rectification", "definitions"}
+    assert set(report) == {
+        "report", "version", "as_of", "round", "previous_round", "scores", "losses", "trend", "rectification",
+        "definitions",
+    }  # fmt: skip
+    assert report["previous_round"] is None  # the only mock round
     assert report["version"] == metrics.REPORT_VERSION and report["as_of"] == "2026-11-10"
     assert report["round"] == {
         "id": 1,
@@ -136,7 +144,9 @@ def test_metrics_json_matches_the_library(db):
         "full": s.overall.full,
         "findings": s.overall.findings,
         "observations": s.overall.observations,
+        "delta": None,
     }
+    assert sc["field"]["delta"] is None
     assert (sc["overall"]["score"], sc["overall"]["full"], sc["overall"]["findings"]) == (pytest.approx(7.48), 13, 4)
     assert sc["field"]["score"] == s.field.score and sc["field"]["full"] == s.field.full == 9
     assert sc["field"]["rate"] == s.field.rate and sc["field"]["standards"] == 5
@@ -146,6 +156,9 @@ def test_metrics_json_matches_the_library(db):
     assert [g["name"] for g in sc["by_street"]] == ["城关街道", "东城街道"]
     assert sc["by_unit"] == ranked(s.by_unit)
     assert {g["name"]: g["score"] for g in sc["by_unit"]}["县教育局"] == 0
+    assert sc["by_point_type"] == ranked(s.by_point_type)
+    assert [x["code"] for x in report["losses"]["standards"]][:1] and report["trend"][-1]["round_id"] == 1
+    assert report["trend"][-1]["field_rate"] == pytest.approx(s.field.rate)
 
     rc = report["rectification"]
     assert rc["overall"] == rect(metrics.rectification(facts, AS_OF))
@@ -157,7 +170,7 @@ def test_metrics_json_matches_the_library(db):
     )
     assert rc["overall"]["rectification_rate"] == 0.25 and rc["overall"]["first_pass_rate"] == 0.5
     assert rc["overall"]["recurrence_rate"] == 0 and rc["overall"]["mean_days_to_fix"] == 1
-    for group in ("street", "unit"):
+    for group in ("street", "unit", "point_type"):
         expected = [{"name": k, **rect(m)} for k, m in metrics.by_group(facts, AS_OF, group).items()]
         assert rc[f"by_{group}"] == expected
     assert [g["name"] for g in rc["by_unit"]] == ["县市场监督管理局", "县教育局", "和平社区"]  # by name (code point)

@@ -19,15 +19,14 @@ import pandas as pd
 import sqlalchemy as sa
 import streamlit as st
 
-from civeval import lookup, mapping, scoring
+from civeval import dashboard, lookup, mapping, scoring
 from civeval.models import Actor, Point, RoundStatus
 from civeval.presentation import NONE
 from civeval.rounds import RoundInfo
 
 CHOSEN_ROUND = "chosen_round_id"  # session key: the round picked last, remembered across the round pages
 LOCAL = dt.timezone(dt.timedelta(hours=8))  # the store keeps naive UTC; China is UTC+8 throughout
-BOTTOM_N = 3  # rankings mark the last three (后三名) when there are more than three ranked groups
-BOTTOM_MARK = "后三名"
+BOTTOM_MARK = dashboard.BOTTOM_MARK
 
 
 def local_time(at: dt.datetime | None, fmt: str = "%Y-%m-%d %H:%M") -> str:
@@ -111,12 +110,6 @@ def points_map(points: Sequence[Point], types: Sequence[str], *, key: str, heigh
 # --- rankings ----------------------------------------------------------------------------------------------------
 
 
-def bottom_keys(groups: Sequence[scoring.RankedGroup], n: int = BOTTOM_N) -> set:
-    """The last ``n`` ranked groups, when more than ``n`` are ranked (else no one is singled out)."""
-    ranked = [g for g in groups if g.rank is not None]
-    return {g.key for g in ranked[-n:]} if len(ranked) > n else set()
-
-
 def ranking_frame(
     groups: Sequence[scoring.RankedGroup],
     previous: Sequence[scoring.RankedGroup] | None,
@@ -128,7 +121,7 @@ def ranking_frame(
     group in ``previous``), 标记 (后三名), 问题数, 得分/满分 — what matters first, for a phone; then the columns
     ``extra(key)`` gives."""
     deltas = scoring.rate_deltas([g.group for g in groups], [g.group for g in previous]) if previous else {}
-    bottom = bottom_keys(groups)
+    bottom = dashboard.bottom_keys(groups)
     rows = []
     for g in groups:
         d = deltas.get(g.key)

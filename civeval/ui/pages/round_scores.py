@@ -10,7 +10,7 @@ import altair as alt
 import pandas as pd
 import streamlit as st
 
-from civeval import rounds
+from civeval import losses, rounds
 from civeval.permissions import PermissionDenied
 from civeval.presentation import NONE
 from civeval.ui import common
@@ -165,11 +165,11 @@ rw.show_ranking(point_frame, key="rs_by_point", height="auto" if len(point_frame
 # --- the standards losing most points ------------------------------------------------------------------------------
 
 st.subheader("失分最多的测评标准", anchor=False, divider="gray")
-top = rounds.most_lost(scores.records, 10)
+top = losses.standard_losses(scores.records, limit=10)
 if top:
     frame = pd.DataFrame(
         [
-            {"标准编号": x.standard.code, "失分": round(x.lost, 2), "问题数": x.findings, "测评标准": x.standard.text,
+            {"标准编号": x.code, "失分": round(x.lost, 2), "问题数": x.failures, "测评标准": x.text,
              "测评项目": x.category, "满分合计": round(x.full, 2)}
             for x in top
         ]
