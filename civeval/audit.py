@@ -208,6 +208,12 @@ def _after_execute(conn, clause, multiparams, params, execution_options, result)
         conn.execute(sa.insert(t.audit_log), entries)
 
 
+def data_version(conn: sa.Connection) -> int:
+    """A number that grows with every audited write (the last audit entry's id): a cache of figures keyed by it is
+    stale as soon as anything it was computed from changes."""
+    return conn.execute(sa.select(sa.func.coalesce(sa.func.max(t.audit_log.c.id), 0))).scalar_one()
+
+
 def read_log(
     conn: sa.Connection,
     actor: Actor,

@@ -324,9 +324,7 @@ def _open_at(findings: Sequence[FindingFacts]) -> dict[str, int]:
 
 
 def _map_points(conn: sa.Connection, scores: rounds.RoundScores, findings: Sequence[FindingFacts]) -> list[MapPoint]:
-    rates = {
-        g.key: g for g in scoring.group_rates([r for r in scores.records if r.point_code], lambda r: r.point_code)
-    }
+    rates = {g.key: g for g in scoring.group_rates([r for r in scores.records if r.point_code], lambda r: r.point_code)}
     open_at = _open_at(findings)
     drawn = sa.select(t.round_points.c.point_id).where(t.round_points.c.round_id == scores.round.id)
     coords = {
@@ -480,3 +478,42 @@ def point_history(conn: sa.Connection, actor: Actor, point_code: str, as_of: dt.
 
 def status_label(f: FindingFacts) -> str:
     return FindingStatus(f.status).label
+
+
+# --- in words ------------------------------------------------------------------------------------------------------
+
+
+def _pct(rate: float | None) -> str:
+    return "—" if rate is None else f"{rate * 100:.1f}%"
+
+
+def _pp(delta: float | None) -> str:
+    return "" if delta is None else f"，较上轮{'持平' if abs(delta) < 5e-4 else f' {delta * 100:+.1f} 个百分点'}"
+
+
+def headlines(d: Dashboard) -> list[str]:
+    """Three sentences for a leader: where we stand, who is behind, what to fix first."""
+    m = d.rectification
+    stand = (
+        f"实地考察得分率 {_pct(d.scores.field.rate)}{_pp(d.field_delta)}；本轮问题 {m.created} 件，"
+        f"未销号 {m.open} 件，其中逾期 {m.overdue} 件；整改率 {_pct(m.rectification_rate)}，"
+        f"按期整改率 {_pct(m.on_time_rate)}。"
+    )
+    behind = []
+    for rows, what in ((d.by_street, "街道/镇"), (d.by_unit, "单位")):
+        last = [r for r in rows if r.bottom]
+        if last:
+            behind.append(f"{what}：" + "、".join(f"{r.name}（{_pct(r.rate)}）" for r in reversed(last)))
+    behind_text = ("排名靠后的" + "；".join(behind) + "。") if behind else "参与排名的不足四个，不标后三名。"
+    if d.losses:
+        top = d.losses[:3]
+        fix = (
+            "先改失分最多的："
+            + "；".join(
+                f"{x.code}（失分 {x.lost:.1f}，不符合 {x.failures} 处，涉及 {x.unit_count} 个单位）" for x in top
+            )
+            + "。"
+        )
+    else:
+        fix = "本轮没有失分。"
+    return [stand, behind_text, fix]

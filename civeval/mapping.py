@@ -116,6 +116,43 @@ def points_chart(points: Sequence[Point], type_order: Sequence[str], *, height: 
     )
 
 
+def banded_chart(
+    frame: pd.DataFrame,
+    band: str,
+    bands: Sequence[str],
+    colours: Sequence[str],
+    tooltip: Sequence[tuple[str, str]],
+    *,
+    height: int = 420,
+    select: str | None = None,
+) -> alt.LayerChart:
+    """Points of ``frame`` (columns lat, lon, street and those named) as circles coloured by the category in
+    column ``band`` (``bands`` in order, with ``colours``), streets labelled, tooltips ``(column, title)``. Offline.
+    With ``select``, a click on a circle selects its ``code`` under that selection name."""
+    circles = (
+        alt.Chart(frame)
+        .mark_circle(size=140, opacity=0.85, stroke="white", strokeWidth=1)
+        .encode(
+            longitude="lon:Q",
+            latitude="lat:Q",
+            color=alt.Color(f"{band}:N", scale=alt.Scale(domain=list(bands), range=list(colours)), legend=None),
+            tooltip=[alt.Tooltip(f"{c}:N", title=title) for c, title in tooltip],
+        )
+    )
+    if select:
+        circles = circles.add_params(alt.selection_point(name=select, fields=["code"], on="click"))
+    labels = (
+        alt.Chart(street_labels(frame))
+        .mark_text(fontSize=14, fontWeight="bold", color="#333333", opacity=0.7, dy=-16)
+        .encode(longitude="lon:Q", latitude="lat:Q", text="street:N")
+    )
+    return (
+        alt.layer(circles, labels, height=height)
+        .project(type="mercator")
+        .configure_view(stroke="#bbbbbb", fill="#f7f7f4")
+    )
+
+
 def legend_html(counts: Mapping[str, int], colours: Mapping[str, str]) -> str:
     """The map's legend as HTML: a coloured dot, the type and its number of points, wrapping to the width."""
     items = "".join(

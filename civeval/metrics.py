@@ -322,10 +322,18 @@ def round_report(conn: sa.Connection, actor: Actor, round_id: int, as_of: dt.dat
     Keys are English snake_case and stable (documented in README.md, "metrics --json"); Chinese only in values;
     dates ISO; rates are fractions 0..1, None when undefined; scores are not rounded. The actor's permissions apply.
     The figures are those of the dashboard (``civeval.dashboard.build``), so the two always agree."""
-    from civeval import dashboard, losses  # dashboard → rounds → findings; keep this module importable on its own
+    from civeval import dashboard  # dashboard → rounds → findings; keep this module importable on its own
 
-    d = dashboard.build(conn, actor, round_id, as_of)
-    s, info, facts = d.scores, d.round, d.round_findings
+    return dashboard_report(dashboard.build(conn, actor, round_id, as_of))
+
+
+def dashboard_report(d) -> dict:
+    """``round_report`` of a dashboard already built (``civeval.dashboard.Dashboard``), for exports that need the
+    dashboard's lists too (the bulletin) without building it twice."""
+    from civeval import dashboard, forecast, losses
+
+    s, info, facts, as_of = d.scores, d.round, d.round_findings, d.as_of
+    fc = forecast.forecast(s.records)
 
     def ranked(rows: list[dashboard.RankRow]) -> list[dict]:
         return [
@@ -421,6 +429,25 @@ def round_report(conn: sa.Connection, actor: Actor, round_id: int, as_of: dt.dat
                 }
                 for x in losses.unit_losses(s.records, limit=dashboard.TOP_LOSSES)
             ],
+        },
+        "forecast": None
+        if fc is None
+        else {
+            "estimate": fc.estimate,
+            "low": fc.low,
+            "high": fc.high,
+            "level": fc.level,
+            "score": fc.score,
+            "full": fc.full,
+            "low_score": fc.low_score,
+            "high_score": fc.high_score,
+            "points": fc.points,
+            "strata": fc.strata,
+            "fixed_points": fc.fixed_points,
+            "replicates": fc.replicates,
+            "seed": fc.seed,
+            "sentence": fc.sentence,
+            "caveat": fc.caveat,
         },
         "trend": [
             {

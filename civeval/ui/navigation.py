@@ -34,6 +34,7 @@ class PageSpec:
 
 PAGES: list[PageSpec] = [
     PageSpec("home.py", "首页", ":material/home:", "概览", default=True),
+    PageSpec("dashboard.py", "领导看板", ":material/dashboard:", "概览", Action.view_scores),
     PageSpec("tasks.py", "我的任务", ":material/checklist:", "测评", Action.score_points),
     PageSpec("score_point.py", "点位打分", ":material/rate_review:", "测评", Action.score_points),
     PageSpec("rounds_admin.py", "测评轮次", ":material/event_note:", "测评", Action.manage_rounds),
@@ -62,6 +63,7 @@ def _page(spec: PageSpec, *, default: bool | None = None) -> st.Page:
 
 
 SUMMARIES = {
+    "dashboard.py": "得分、排名、整改和失分一屏看清，可逐级查看点位和问题",
     "tasks.py": "今天分配给我的点位，逐个打分",
     "rounds_admin.py": "新建轮次、抽取点位、分配测评员、开始和结束测评",
     "materials_review.py": "按责任单位审核材料并打分",
