@@ -430,6 +430,7 @@ class FindingSource(LabelledEnum):
     hotline = "hotline"
     snapshot = "snapshot"
     leader = "leader"
+    suggestion = "suggestion"
     other = "other"
 
 
@@ -453,6 +454,7 @@ register_labels(
         "hotline": ("市民热线", "热线", "12345"),
         "snapshot": ("随手拍",),
         "leader": ("领导督办", "领导检查"),
+        "suggestion": ("意见建议", "群众意见建议"),
         "other": ("其他",),
     },
 )

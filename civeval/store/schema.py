@@ -247,6 +247,8 @@ round_points = sa.Table(
     sa.Column("visit_date", sa.Date),
     sa.Column("submitted_at", sa.DateTime),
     sa.Column("submitted_by", sa.String(64)),
+    # an inspector's points in a round by index seek; a round's drawn/submitted counts from the index alone
+    sa.Index("ix_round_points_round_inspector", "round_id", "inspector_id", "submitted_at"),
 )
 
 # One answer per (round, point, standard) for field standards, or per (round, unit, standard) for materials review.
@@ -352,4 +354,159 @@ finding_photos = sa.Table(
     sa.Column("kind", sa.String(10), nullable=False),  # before / after
     sa.Column("event_id", sa.Integer, sa.ForeignKey("finding_events.id")),
     sa.Column("position", sa.Integer, nullable=False),
+)
+
+# --- questionnaires, materials documents, citizens' suggestions (issue 9) -----------------------------------------
+
+# A questionnaire (问卷): its questions are tied to the index's survey standards; answers come from spreadsheet
+# imports (with the column mapping saved here) and from paper questionnaires entered on a tablet.
+questionnaires = sa.Table(
+    "questionnaires",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("name", sa.String(200), nullable=False, unique=True),
+    sa.Column("index_id", sa.Integer, sa.ForeignKey("indexes.id")),
+    sa.Column("round_id", sa.Integer, sa.ForeignKey("rounds.id"), index=True),  # the mock round it belongs to
+    sa.Column("start_date", sa.Date),
+    sa.Column("end_date", sa.Date),
+    sa.Column("satisfaction_scores", sa.JSON),  # {"满意": 100, "基本满意": 60, "不满意": 0} unless configured
+    sa.Column("column_mapping", sa.JSON),  # the import's spreadsheet column → field/question mapping, saved
+    sa.Column("created_at", sa.DateTime, nullable=False),
+    sa.Column("created_by", sa.String(64), nullable=False),
+)
+
+survey_questions = sa.Table(
+    "survey_questions",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("questionnaire_id", sa.Integer, sa.ForeignKey("questionnaires.id", ondelete="CASCADE"), nullable=False),
+    sa.Column("position", sa.Integer, nullable=False),
+    sa.Column("code", sa.String(32), nullable=False),
+    sa.Column("text", sa.Text, nullable=False),
+    sa.Column("kind", sa.String(20), nullable=False),  # awareness / support / participation / satisfaction / free
+    sa.Column("standard_id", sa.Integer, sa.ForeignKey("standards.id")),
+    sa.Column("choices", sa.JSON),  # the answers offered, in order
+    sa.Column("yes_values", sa.JSON),  # the answers counted as yes (awareness, support, participation)
+    sa.UniqueConstraint("questionnaire_id", "code", name="uq_survey_questions_code"),
+)
+
+survey_responses = sa.Table(
+    "survey_responses",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("questionnaire_id", sa.Integer, sa.ForeignKey("questionnaires.id", ondelete="CASCADE"), nullable=False),
+    sa.Column("source", sa.String(10), nullable=False),  # import / paper
+    sa.Column("external_id", sa.String(100)),  # the survey tool's respondent id: a second import skips it
+    sa.Column("street_id", sa.Integer, sa.ForeignKey("units.id"), index=True),
+    sa.Column("community_id", sa.Integer, sa.ForeignKey("units.id"), index=True),
+    sa.Column("unit_id", sa.Integer, sa.ForeignKey("units.id"), index=True),  # a unit's staff answering
+    sa.Column("respondent_kind", sa.String(20), nullable=False, server_default="resident"),  # resident / staff
+    sa.Column("valid", sa.Boolean, nullable=False, server_default=sa.true()),
+    sa.Column("invalid_reason", sa.Text, nullable=False, server_default=""),
+    sa.Column("answered_at", sa.DateTime),
+    sa.Column("entered_by", sa.String(64), nullable=False),
+    sa.Column("entered_at", sa.DateTime, nullable=False),
+    sa.UniqueConstraint("questionnaire_id", "external_id", name="uq_survey_responses_external"),
+    sa.Index("ix_survey_responses_questionnaire", "questionnaire_id", "valid"),
+)
+
+survey_answers = sa.Table(
+    "survey_answers",
+    metadata,
+    sa.Column("response_id", sa.Integer, sa.ForeignKey("survey_responses.id", ondelete="CASCADE"), primary_key=True),
+    sa.Column("question_id", sa.Integer, sa.ForeignKey("survey_questions.id", ondelete="CASCADE"), primary_key=True),
+    sa.Column("value", sa.Text, nullable=False),
+)
+
+# The population a quota is a share of: residents of a street/town/community, staff of a unit.
+survey_populations = sa.Table(
+    "survey_populations",
+    metadata,
+    sa.Column("unit_id", sa.Integer, sa.ForeignKey("units.id"), primary_key=True),
+    sa.Column("population", sa.Integer, nullable=False),
+    sa.Column("share", sa.Float),  # None: the default share for the unit's kind
+)
+
+# The task breakdown (任务分解清单) of materials review: what each responsible unit must provide for a standard.
+material_requirements = sa.Table(
+    "material_requirements",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("index_id", sa.Integer, sa.ForeignKey("indexes.id"), nullable=False),
+    sa.Column("standard_id", sa.Integer, sa.ForeignKey("standards.id"), nullable=False, index=True),
+    sa.Column("unit_id", sa.Integer, sa.ForeignKey("units.id"), nullable=False, index=True),
+    sa.Column("documents", sa.Text, nullable=False, server_default=""),  # what to provide, in the office's words
+    sa.Column("due_date", sa.Date),
+    sa.Column("status", sa.String(20), nullable=False, server_default="missing"),
+    sa.Column("version", sa.Integer, nullable=False, server_default="1"),
+    sa.UniqueConstraint("index_id", "standard_id", "unit_id", name="uq_material_requirements"),
+)
+
+# Uploaded files (PDF, images, Office documents), stored like photos: by content hash, as files or in the database.
+documents = sa.Table(
+    "documents",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("sha256", sa.String(64), nullable=False, unique=True),
+    sa.Column("content_type", sa.String(100), nullable=False),
+    sa.Column("size_bytes", sa.Integer, nullable=False),
+    sa.Column("storage", sa.String(10), nullable=False),  # file / db
+    sa.Column("data", sa.LargeBinary),
+    sa.Column("uploaded_by", sa.String(64), nullable=False),
+    sa.Column("uploaded_at", sa.DateTime, nullable=False),
+)
+
+material_submissions = sa.Table(
+    "material_submissions",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("requirement_id", sa.Integer, sa.ForeignKey("material_requirements.id"), nullable=False, index=True),
+    sa.Column("document_id", sa.Integer, sa.ForeignKey("documents.id"), nullable=False),
+    sa.Column("file_name", sa.String(255), nullable=False),  # as uploaded, sanitised
+    sa.Column("note", sa.Text, nullable=False, server_default=""),
+    sa.Column("submitted_by", sa.String(64), nullable=False),
+    sa.Column("submitted_at", sa.DateTime, nullable=False),
+    sa.Column("review", sa.String(20), nullable=False, server_default="pending"),  # pending/accepted/rejected/more
+    sa.Column("review_comment", sa.Text, nullable=False, server_default=""),
+    sa.Column("reviewed_by", sa.String(64)),
+    sa.Column("reviewed_at", sa.DateTime),
+    sa.Column("version", sa.Integer, nullable=False, server_default="1"),
+)
+
+# A citizen's suggestion (意见建议): the intake record; handed to a unit it becomes a finding (source
+# "suggestion") and follows the findings' life cycle; the answer given back to the citizen is kept here.
+suggestions = sa.Table(
+    "suggestions",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("code", sa.String(32), nullable=False, unique=True),
+    sa.Column("channel", sa.String(20), nullable=False),  # hotline / email / door_to_door / other
+    sa.Column("person", sa.String(100), nullable=False, server_default=""),  # blank when the citizen declined
+    sa.Column("name_withheld", sa.Boolean, nullable=False, server_default=sa.false()),
+    sa.Column("contact", sa.String(100), nullable=False, server_default=""),
+    sa.Column("area", sa.String(100), nullable=False, server_default=""),  # 所在区
+    sa.Column("street_id", sa.Integer, sa.ForeignKey("units.id"), index=True),
+    sa.Column("community_id", sa.Integer, sa.ForeignKey("units.id")),
+    sa.Column("place", sa.String(200), nullable=False, server_default=""),
+    sa.Column("point_id", sa.Integer, sa.ForeignKey("points.id")),
+    sa.Column("recorder", sa.String(100), nullable=False),  # 征询记录人
+    sa.Column("received_at", sa.DateTime, nullable=False),
+    sa.Column("content", sa.Text, nullable=False),
+    sa.Column("category", sa.String(50), nullable=False, server_default=""),
+    sa.Column("finding_id", sa.Integer, sa.ForeignKey("findings.id"), unique=True),
+    sa.Column("status", sa.String(20), nullable=False, index=True),  # received / handed / answered / declined
+    sa.Column("reply", sa.Text, nullable=False, server_default=""),
+    sa.Column("replied_at", sa.DateTime),
+    sa.Column("replied_by", sa.String(64)),
+    sa.Column("created_at", sa.DateTime, nullable=False),
+    sa.Column("created_by", sa.String(64), nullable=False),
+    sa.Column("version", sa.Integer, nullable=False, server_default="1"),
+)
+
+# Settings of the composite mock score (weights of field / materials / survey, and of the years of a cycle).
+composite_settings = sa.Table(
+    "composite_settings",
+    metadata,
+    sa.Column("key", sa.String(50), primary_key=True),
+    sa.Column("value", sa.JSON, nullable=False),
 )
