@@ -187,8 +187,12 @@ def survey_rate(conn: sa.Connection, round_id: int) -> float | None:
 def round_composite(conn: sa.Connection, actor: Actor, round_id: int) -> Composite:
     """The composite of one round with the stored weights (the actor must see scores)."""
     require(actor, Action.view_scores)
-    s = rounds.round_scores(conn, actor, round_id)
-    rates = {"field": s.field.rate, "materials": materials_rate(s.records), "survey": survey_rate(conn, round_id)}
+    return of_scores(conn, rounds.round_scores(conn, actor, round_id))
+
+
+def of_scores(conn: sa.Connection, s: rounds.RoundScores) -> Composite:
+    """The composite of a round whose scores are already computed (the dashboard's, the bulletin's)."""
+    rates = {"field": s.field.rate, "materials": materials_rate(s.records), "survey": survey_rate(conn, s.round.id)}
     return combine(rates, load_settings(conn).part_weights)
 
 
@@ -218,6 +222,17 @@ class Cycle:
     @property
     def missing_years(self) -> list[int]:
         return [y.year for y in self.years if y.composite is None]
+
+    def sentence(self) -> str:
+        if self.score is None:
+            return ""
+        text = (
+            f"本周期（{self.years[0].year}–{self.years[-1].year} 年，年度权重 "
+            f"{'/'.join(f'{w:g}' for w in self.weights)}）加权得分 {self.score:.2f}"
+        )
+        if self.missing_years:
+            text += f"，{'、'.join(map(str, self.missing_years))} 年尚无模拟测评，按已有年度折算"
+        return text + "。"
 
 
 def cycle_score(year_scores: Sequence[float | None], weights: Sequence[float] = DEFAULT_YEAR_WEIGHTS) -> float | None:

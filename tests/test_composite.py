@@ -75,5 +75,6 @@ def test_a_round_composite_from_its_field_and_materials_scores(world):  # noqa: 
     # the cycle: 2024–2026 with the round in 2026 only
     assert [y.year for y in cyc.years] == [2024, 2025, 2026] and cyc.missing_years == [2024, 2025]
     assert cyc.score == pytest.approx(40 * field + 40)
+    assert cyc.sentence().endswith("2024、2025 年尚无模拟测评，按已有年度折算。")
     with pytest.raises(PermissionDenied):
         composite.save_settings(engine, actors["coord"], Settings())

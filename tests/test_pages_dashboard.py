@@ -55,6 +55,9 @@ def test_the_dashboard_shows_where_we_stand_and_the_change(url):
     assert cards["实地得分率"].value == "58.1%"
     assert cards["实地得分率"].delta == "+3.7 个百分点"
     assert {"未销号问题", "逾期", "整改率", "按期整改率", "正式测评预测"} <= set(cards)
+    # composite: field 58.1% × 40 = 23.2, no materials, no survey yet (marked *)
+    assert cards["综合模拟得分"].value == "23.2*"
+    assert "材料审核、问卷调查尚无得分" in texts(at)
     words = texts(at)
     assert "实地考察得分率 58.1%，较上轮 +3.7 个百分点" in words
     assert "按本轮抽取的 6 个点位推算" in words

@@ -13,7 +13,7 @@ import pandas as pd
 import sqlalchemy as sa
 import streamlit as st
 
-from civeval import audit, dashboard, forecast, mapping
+from civeval import audit, composite, dashboard, forecast, mapping
 from civeval.metrics import FindingFacts
 from civeval.models import Actor
 from civeval.permissions import PermissionDenied
@@ -42,6 +42,22 @@ def load(engine: sa.Engine, actor: Actor, round_id: int, as_of: dt.date) -> dash
 def _cached_forecast(_engine, url: str, who: str, round_id: int, as_of: dt.date, version: int, _actor: Actor):
     d = _cached(_engine, url, who, round_id, as_of, version, _actor)
     return forecast.forecast(d.scores.records)
+
+
+@st.cache_resource(max_entries=24, show_spinner=False)
+def _cached_composite(_engine, url: str, who: str, round_id: int, as_of: dt.date, version: int, _actor: Actor):
+    d = _cached(_engine, url, who, round_id, as_of, version, _actor)
+    with _engine.connect() as conn:
+        return composite.of_scores(conn, d.scores), composite.cycle(conn, _actor, upto=d.round.start_date)
+
+
+def load_composite(
+    engine: sa.Engine, actor: Actor, round_id: int, as_of: dt.date
+) -> tuple[composite.Composite, composite.Cycle]:
+    """The round's composite mock score and its cycle's (cached like the dashboard)."""
+    with engine.connect() as conn:
+        version = audit.data_version(conn)
+    return _cached_composite(engine, str(engine.url), _who(actor), round_id, as_of, version, actor)
 
 
 def load_forecast(engine: sa.Engine, actor: Actor, round_id: int, as_of: dt.date) -> forecast.Forecast | None:

@@ -68,6 +68,13 @@ with st.container(horizontal=True, gap="small", key="db_headline"):
     st.metric("逾期", m.overdue, help="统计日期仍未销号、已过整改期限的本轮问题", **card)
     st.metric("整改率", rw.pct(m.rectification_rate), help="应整改问题中已销号的比例", **card)
     st.metric("按期整改率", rw.pct(m.on_time_rate), help="应整改问题中在期限内销号的比例", **card)
+    comp, cyc = dw.load_composite(engine, actor, info.id, as_of)
+    st.metric(
+        "综合模拟得分",
+        f"{comp.score:.1f}" + ("" if comp.complete else "*"),
+        help=comp.sentence() + cyc.sentence(),
+        **card,
+    )
     fc = dw.load_forecast(engine, actor, info.id, as_of)
     if fc is not None:
         st.metric(
@@ -81,6 +88,7 @@ HEADLINE_ICONS = (":material/flag:", ":material/trending_down:", ":material/buil
 with st.container(key="db_headlines"):
     for icon, line in zip(HEADLINE_ICONS, dashboard.headlines(d), strict=True):
         st.markdown(f"{icon} {line}")
+    st.markdown(f":material/functions: {comp.sentence()}")
     if fc is not None:
         st.markdown(f":material/query_stats: {fc.sentence}")
         st.caption(fc.caveat)
