@@ -450,6 +450,49 @@ def cmd_metrics(args: argparse.Namespace) -> None:
         print("\n".join(metrics.report_lines(report)))
 
 
+# --- backup, restore, check ---------------------------------------------------------------------------------
+
+
+def cmd_backup(args: argparse.Namespace) -> None:
+    from civeval import maintenance
+
+    try:
+        engine = maintenance.connect(args.db)  # as it is: a backup does not migrate
+        try:
+            report = maintenance.backup(engine, args.out, force=args.force)  # "dir/" names a folder
+        finally:
+            engine.dispose()
+    except maintenance.MaintenanceError as e:
+        raise CliError(str(e)) from None
+    print("\n".join(report.lines()))
+
+
+def cmd_restore(args: argparse.Namespace) -> None:
+    from civeval import maintenance
+
+    try:
+        report = maintenance.restore(args.db, Path(args.file), force=args.force, actor=CLI_ACTOR)
+    except maintenance.MaintenanceError as e:
+        raise CliError(str(e)) from None
+    print("\n".join(report.lines()))
+
+
+def cmd_check(args: argparse.Namespace) -> None:
+    from civeval import maintenance
+
+    try:
+        engine = maintenance.connect(args.db)  # as it is: checking must not migrate
+    except maintenance.MaintenanceError as e:
+        raise CliError(str(e)) from None
+    try:
+        report = maintenance.check(engine, verify_photos=args.verify_photos)
+    finally:
+        engine.dispose()
+    print("\n".join(report.lines()))
+    if not report.ok:
+        raise SystemExit(1)
+
+
 # --- parser ------------------------------------------------------------------------------------
 
 
@@ -592,6 +635,26 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--if-empty", action="store_true", help="数据库非空时不报错，直接跳过")
     p.set_defaults(func=cmd_demo)
+
+    p = sub.add_parser(
+        "backup", parents=[common], help="把数据库和照片文件备份为一个 .zip 文件（应用运行时也可备份，内容一致）"
+    )
+    p.add_argument("out", metavar="OUT", help="备份文件（.zip）；给出目录则在其中按时间命名")
+    p.add_argument("--force", action="store_true", help="覆盖已存在的备份文件")
+    p.set_defaults(func=cmd_backup)
+    p = sub.add_parser(
+        "restore", parents=[common], help="从备份文件恢复数据库和照片（先逐项核对备份文件，再替换；之后自动升级数据库）"
+    )
+    p.add_argument("file", metavar="IN", help="backup 写出的备份文件（.zip）")
+    p.add_argument("--force", action="store_true", help="目标数据库已有数据时也替换（其中数据将全部被备份内容取代）")
+    p.set_defaults(func=cmd_restore)
+    p = sub.add_parser(
+        "check",
+        parents=[common],
+        help="检查数据库：完整性、数据库版本、操作日志保护、每张照片的文件或内容；有失败项时退出码为 1",
+    )
+    p.add_argument("--verify-photos", action="store_true", help="逐一读取照片内容核对校验值（较慢）")
+    p.set_defaults(func=cmd_check)
     return parser
 
 
