@@ -324,13 +324,13 @@ def round_report(conn: sa.Connection, actor: Actor, round_id: int, as_of: dt.dat
     The figures are those of the dashboard (``civeval.dashboard.build``), so the two always agree."""
     from civeval import dashboard  # dashboard → rounds → findings; keep this module importable on its own
 
-    return dashboard_report(dashboard.build(conn, actor, round_id, as_of))
+    return dashboard_report(dashboard.build(conn, actor, round_id, as_of), conn)
 
 
-def dashboard_report(d) -> dict:
+def dashboard_report(d, conn: sa.Connection) -> dict:
     """``round_report`` of a dashboard already built (``civeval.dashboard.Dashboard``), for exports that need the
     dashboard's lists too (the bulletin) without building it twice."""
-    from civeval import dashboard, forecast, losses
+    from civeval import composite, dashboard, forecast, losses
 
     s, info, facts, as_of = d.scores, d.round, d.round_findings, d.as_of
     fc = forecast.forecast(s.records)
@@ -430,6 +430,7 @@ def dashboard_report(d) -> dict:
                 for x in losses.unit_losses(s.records, limit=dashboard.TOP_LOSSES)
             ],
         },
+        "composite": _composite_dict(composite.of_scores(conn, s)),
         "forecast": None
         if fc is None
         else {
@@ -470,6 +471,17 @@ def dashboard_report(d) -> dict:
         },
         "definitions": [{"term": "得分率", "text": SCORE_DEFINITION}]
         + [{"term": k, "text": v} for k, v in DEFINITIONS.items()],
+    }
+
+
+def _composite_dict(c) -> dict:
+    return {
+        "score": c.score,
+        "scaled": c.scaled,
+        "complete": c.complete,
+        "missing": list(c.missing),
+        "parts": {p: {"rate": c.rates[p], "weight": c.weights[p], "points": c.points(p)} for p in c.weights},
+        "sentence": c.sentence(),
     }
 
 

@@ -27,6 +27,7 @@ from civeval.permissions import Action, PermissionDenied, reach, require
 from civeval.registers import unit_subtree
 from civeval.store import repo
 from civeval.store import schema as t
+from civeval.xlsx import header_text, print_setup, text_lines
 
 SHEET = "督办单"
 DEFAULT_OFFICE = "创文办"
@@ -105,15 +106,6 @@ def status_text(f: Finding, today: dt.date) -> str:
     return "，".join(parts)
 
 
-def _lines(text: str, width: float) -> int:
-    """Printed lines of ``text`` in a column ``width`` characters wide (CJK characters count double)."""
-    total = 0
-    for para in text.split("\n") or [""]:
-        units = sum(2 if ord(ch) > 0x2E80 else 1 for ch in para)
-        total += max(1, -(-units // max(1, int(width * 1.0))))
-    return total
-
-
 class _Formats:
     def __init__(self, wb: xlsxwriter.Workbook):
         base = {"border": 1, "valign": "top", "font_size": 10, "text_wrap": True}
@@ -180,7 +172,7 @@ def _write(path: Path, unit: str, office: str, today: dt.date, rows: list[_Row])
     else:
         intro = f"{unit}：截至{today.year}年{today.month}月{today.day}日，贵单位没有未销号的问题。"
     ws.merge_range(3, 0, 3, last_col, intro, fmt.intro)
-    ws.set_row(3, 15 * _lines(intro, sum(WIDTHS)) + 6)
+    ws.set_row(3, 15 * text_lines(intro, sum(WIDTHS)) + 6)
 
     for c, h in enumerate(HEADERS):
         ws.write_string(HEADER_ROW, c, h, fmt.header)
@@ -210,13 +202,13 @@ def _write(path: Path, unit: str, office: str, today: dt.date, rows: list[_Row])
         else:
             ws.write_string(r, 7, "—", fmt.center)
         ws.write_string(r, 8, status_text(f, today), fmt.cell)
-        text_lines = max(
-            _lines(point, WIDTHS[2]),
-            _lines(row.address, WIDTHS[3]),
-            _lines(standard, WIDTHS[4]),
-            _lines(f.description, WIDTHS[5]),
+        n_lines = max(
+            text_lines(point, WIDTHS[2]),
+            text_lines(row.address, WIDTHS[3]),
+            text_lines(standard, WIDTHS[4]),
+            text_lines(f.description, WIDTHS[5]),
         )
-        height = 13.5 * text_lines + 4
+        height = 13.5 * n_lines + 4
         if row.photo is not None:
             ws.write_blank(r, 9, None, fmt.cell)
             height = max(height, PHOTO_ROW_PX / _PX_PER_POINT)
@@ -231,20 +223,15 @@ def _write(path: Path, unit: str, office: str, today: dt.date, rows: list[_Row])
         "对问题认定有异议的，请在收到本单之日起 2 个工作日内向出具单位反映。"
     )
     ws.merge_range(r, 0, r, last_col, note, fmt.note)
-    ws.set_row(r, 13 * _lines(note, sum(WIDTHS)) + 4)
+    ws.set_row(r, 13 * text_lines(note, sum(WIDTHS)) + 4)
     r += 2
     ws.set_row(r, 30)
     ws.merge_range(r, 0, r, 5, "责任单位签收（签字/盖章）：____________________", fmt.sign)
     ws.merge_range(r, 6, r, last_col, "日期：______年____月____日", fmt.sign)
 
-    ws.set_paper(9)  # A4
-    ws.set_landscape()
-    ws.fit_to_pages(1, 0)  # one page wide, as many tall as needed
-    ws.set_margins(left=0.4, right=0.4, top=0.6, bottom=0.7)
-    ws.center_horizontally()
+    # A4 landscape, one page wide and as many tall as needed
+    print_setup(ws, header=f"&L&9{header_text(office)} 督办单&R&9{header_text(unit)}", footer="&C&9第 &P 页 / 共 &N 页")
     ws.hide_gridlines(0)  # shown on screen and printed
-    ws.set_header(f"&L&9{office} 督办单&R&9{unit}")
-    ws.set_footer("&C&9第 &P 页 / 共 &N 页")
     ws.print_area(0, 0, r, last_col)
     wb.close()
 

@@ -28,6 +28,7 @@ import yaml
 from civeval import audit, metrics, rounds
 from civeval.metrics import RectificationMetrics, percent
 from civeval.models import Actor
+from civeval.xlsx import print_setup
 
 
 class RulesError(ValueError):
@@ -347,12 +348,7 @@ def write_red_black(result: RedBlack, out: str | Path, *, office: str = "创文�
         ws.merge_range(r, 0, r, last, f"{name}：{text}", f_text)
         ws.set_row(r, 28)
 
-    ws.set_paper(9)
-    ws.set_portrait()
-    ws.fit_to_pages(1, 0)
-    ws.set_margins(left=0.5, right=0.5, top=0.7, bottom=0.7)
-    ws.center_horizontally()
-    ws.set_footer("&C&9第 &P 页 / 共 &N 页")
+    print_setup(ws, landscape=False, margins=(0.5, 0.5, 0.7, 0.7), footer="&C&9第 &P 页 / 共 &N 页")
     ws.print_area(0, 0, r, last)
     wb.close()
 

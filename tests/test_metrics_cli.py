@@ -120,7 +120,7 @@ def test_metrics_json_matches_the_library(db):
     engine.dispose()
 
     assert set(report) == {
-        "report", "version", "as_of", "round", "previous_round", "scores", "losses", "forecast", "trend",
+        "report", "version", "as_of", "round", "previous_round", "scores", "losses", "composite", "forecast", "trend",
         "rectification", "definitions",
     }  # fmt: skip
     assert report["previous_round"] is None  # the only mock round
@@ -159,6 +159,9 @@ def test_metrics_json_matches_the_library(db):
     assert sc["by_point_type"] == ranked(s.by_point_type)
     assert [x["code"] for x in report["losses"]["standards"]][:1] and report["trend"][-1]["round_id"] == 1
     assert report["trend"][-1]["field_rate"] == pytest.approx(s.field.rate)
+    comp = report["composite"]  # field part only: no materials answered, no questionnaire
+    assert comp["parts"]["field"]["rate"] == pytest.approx(s.field.rate) and comp["missing"] == ["materials", "survey"]
+    assert comp["score"] == pytest.approx(40 * s.field.rate)
     fc = report["forecast"]  # six points in five types: the interval is around the round's own field rate
     assert fc["estimate"] == pytest.approx(s.field.rate) and fc["low"] <= fc["high"] and fc["points"] == 6
     assert fc["sentence"].startswith("按本轮抽取的 6 个点位推算")

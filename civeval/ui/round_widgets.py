@@ -10,6 +10,7 @@ import datetime as dt
 import importlib
 import importlib.util
 import io
+import re
 import tempfile
 import zipfile
 from collections.abc import Callable, Sequence
@@ -163,6 +164,11 @@ def show_ranking(frame: pd.DataFrame, *, key: str, height: int | str = "auto") -
     st.dataframe(frame, hide_index=True, column_config=RANKING_COLUMNS, key=key, height=height)
 
 
+def download_name(stem: str) -> str:
+    """A file name for a download made from names people typed: no path separators or control characters."""
+    return re.sub(r'[\\/:*?"<>|\x00-\x1f\x7f]+', "_", stem).strip(" ._")[:120] or "下载"
+
+
 # --- 离线测评表: the offline workbooks (civeval.paper, written by another engineer) ---------------------------------
 
 
@@ -192,10 +198,32 @@ def offline_sheets_button(engine: sa.Engine, actor: Actor, info: RoundInfo, insp
     st.download_button(
         "下载离线测评表",
         data=build,
-        file_name=f"{info.name}-离线测评表." + ("xlsx" if single else "zip"),
+        file_name=download_name(f"{info.name}-离线测评表") + (".xlsx" if single else ".zip"),
         mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet" if single else "application/zip",
         key=f"paper_{info.id}",
         icon=":material/download:",
         help="每名测评员一个 Excel 测评表，没有网络时在纸上或 Excel 中填写，回来后导入。",
+        on_click="ignore",
+    )
+
+
+# --- 测评通报: the round's bulletin as an Excel workbook (civeval.bulletin) ------------------------------------------
+
+
+def bulletin_button(engine: sa.Engine, actor: Actor, info: RoundInfo, as_of: dt.date) -> None:
+    """The button "下载测评通报": the round's bulletin (civeval.bulletin: key figures and definitions, rankings, losses,
+    trend, gap list, ledger, one sheet per street) with its rectification figures as of ``as_of``, within the
+    actor's scope. The workbook is built only when the button is clicked."""
+    from civeval import bulletin
+
+    st.download_button(
+        "下载测评通报",
+        data=lambda: bulletin.bulletin_bytes(engine, actor, info.id, as_of=as_of),
+        file_name=download_name(f"{info.name}-测评通报-{as_of.isoformat()}") + ".xlsx",
+        mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        key=f"bulletin_{info.id}",
+        icon=":material/download:",
+        help=f"Excel，A4 横向打印：关键指标和指标口径、街道/单位/点位类型排名、失分分析、趋势、问题清单、整改台账、"
+        f"各街道一页；整改情况统计截至 {as_of.isoformat()}。点击后生成。",
         on_click="ignore",
     )

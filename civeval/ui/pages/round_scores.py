@@ -10,7 +10,7 @@ import altair as alt
 import pandas as pd
 import streamlit as st
 
-from civeval import losses, rounds
+from civeval import audit, losses, rounds
 from civeval.permissions import PermissionDenied
 from civeval.presentation import NONE
 from civeval.ui import common
@@ -46,6 +46,7 @@ st.caption(
 if not scores.records:
     st.info("本轮还没有测评记录。测评员作答后，得分会显示在这里。", icon=":material/info:")
     st.stop()
+rw.bulletin_button(engine, actor, info, audit.today())  # 测评通报 (Excel), built only when clicked
 
 
 def change(now: float | None, then: float | None, *, unit: str = "", scale: float = 1, digits: int = 1) -> dict:
