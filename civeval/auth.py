@@ -17,7 +17,7 @@ import sqlalchemy as sa
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 
-from civeval import audit
+from civeval import audit, limits, logs
 from civeval.models import Actor, Grant, Role, UnitKind
 from civeval.permissions import Action, PermissionDenied, require
 from civeval.store import repo
@@ -172,7 +172,18 @@ def authenticate(engine: sa.Engine, username: str, password: str, *, now: dt.dat
 
     Five wrong passwords in a row lock the account for 15 minutes; while locked even the right password is
     refused. The failure counter and lock are stored, so they hold across processes and restarts.
+    Both outcomes go to the application log (never the password).
     """
+    try:
+        actor = _authenticate(engine, username, password, now=now)
+    except LoginError as e:
+        logs.event("login", user=(username or "").strip()[:64], action="登录", outcome="refused", detail=str(e))
+        raise
+    logs.event("login", user=actor, action="登录")
+    return actor
+
+
+def _authenticate(engine: sa.Engine, username: str, password: str, *, now: dt.datetime | None) -> Actor:
     now = now or audit.now()
     username = (username or "").strip()
     with audit.writing(engine, _LOGIN_ACTOR, context=f"登录 {username[:64]}") as conn:
@@ -365,6 +376,8 @@ class NewUser:
 
 
 def validate_username(username: str) -> str:
+    if username is not None and not isinstance(username, str):
+        raise AccountError("用户名应为文字")
     name = (username or "").strip()
     if not name:
         raise AccountError("用户名不能为空")
@@ -375,6 +388,18 @@ def validate_username(username: str) -> str:
     return name
 
 
+_FIELD_LABELS = {"display_name": "姓名", "email": "邮箱", "phone": "手机"}
+
+
+def _check_fields(**values: str | None) -> None:
+    """AccountError for a name, e-mail address or phone number longer than the store keeps."""
+    for key, value in values.items():
+        label = _FIELD_LABELS[key]
+        if value is not None and not isinstance(value, str):
+            raise AccountError(f"「{label}」应为文字")
+        limits.check_text((value or "").strip(), limits.column_limit(t.users.c[key]) or 0, label, AccountError)
+
+
 def _insert_user(conn: sa.Connection, new: NewUser, *, must_change: bool) -> tuple[int, str]:
     username = validate_username(new.username)
     if not new.grants:
@@ -383,10 +408,11 @@ def _insert_user(conn: sa.Connection, new: NewUser, *, must_change: bool) -> tup
         raise AccountError(f"用户名“{username}”已存在")
     password = new.password or generate_password()
     check_password_strength(password, username)
+    _check_fields(display_name=new.display_name, email=new.email, phone=new.phone)
     uid = conn.execute(
         sa.insert(t.users).values(
             username=username,
-            display_name=(new.display_name or username).strip()[:100],
+            display_name=(new.display_name or username).strip(),
             email=new.email or None,
             phone=new.phone or "",
             password_hash=hash_password(password),
@@ -436,6 +462,7 @@ def update_user(
             active is False or (grants is not None and Role.admin not in {g.role for g in grants})
         ):
             raise AccountError("不能停用自己或取消自己的管理员角色")
+        _check_fields(display_name=display_name, email=email, phone=phone)
         values = {
             k: v
             for k, v in dict(display_name=display_name, email=email, phone=phone, active=active).items()

@@ -19,7 +19,7 @@ import sqlalchemy as sa
 import yaml
 from pydantic import ValidationError
 
-from civeval import audit
+from civeval import audit, limits
 from civeval.models import (
     Actor,
     Category,
@@ -51,6 +51,7 @@ from civeval.registers import (
     unit_row,
 )
 from civeval.store import repo
+from civeval.store import schema as tables
 from civeval.workbook import (
     Book,
     Choice,
@@ -78,6 +79,9 @@ EDITIONS: dict[str, tuple[str, ...]] = {
     "地级": ("地级市", "地级以上城市", "地级及以上城市", "地市级", "市"),
     "自定义": ("其他",),
 }
+
+YEARS = (1900, 2100)  # an index's year
+MAX_DEADLINE_DAYS = 365  # a standard's own rectification days (longer work is marked long-term)
 
 META_COLUMNS: tuple[Column, ...] = (
     Column(
@@ -342,6 +346,9 @@ def _read_meta(book: Book, problems: Problems) -> dict[str, Any]:
                 meta["year"] = parse_int(value, "年份")
             except ValueError as e:
                 problems.add(sheet, r, c, str(e))
+            else:
+                if not YEARS[0] <= meta["year"] <= YEARS[1]:
+                    problems.add(sheet, r, c, f"年份“{text}”不在 {YEARS[0]}～{YEARS[1]} 之间")
         elif col.key == "edition" and text:
             edition = next((k for k, syn in EDITIONS.items() if match_key(text) in {k, *syn}), None)
             if edition is None:
@@ -349,6 +356,10 @@ def _read_meta(book: Book, problems: Problems) -> dict[str, Any]:
             meta["edition"] = edition or ""
         else:
             meta[col.key] = text
+            column = tables.indexes.c.get(col.key)
+            limit = limits.column_limit(column) if column is not None else None
+            if limit and (message := limits.too_long(text, limit, col.header)):
+                problems.add(sheet, r, c, message)
     return meta
 
 
@@ -378,6 +389,8 @@ class _Level:
     def resolve(self, row: Row, scope: tuple, table: Table, problems: Problems) -> _Group | None:
         name = row.text(self.key, punctuation=False)
         code = row.text(self.key + "_code")
+        if self._too_long(row, table, problems, {self.key: name, self.key + "_code": code}):
+            return None
         if code and (g := self.by_code.get(code)):
             if g.scope == scope and (not name or name == g.name):
                 return g
@@ -399,6 +412,18 @@ class _Level:
         if code:
             self.by_code[code] = g
         return g
+
+    def _too_long(self, row: Row, table: Table, problems: Problems, texts: dict[str, str]) -> bool:
+        """Report a name or code longer than the store keeps; True when there was one."""
+        stored = {"category": tables.categories, "indicator": tables.indicators, "item": tables.items}[self.key]
+        found = False
+        for key, text in texts.items():
+            header = next(c.header for c in STANDARD_COLUMNS if c.key == key)
+            limit = limits.column_limit(stored.c["code" if key.endswith("_code") else "name"])
+            if limit and (message := limits.too_long(text, limit, header)):
+                problems.add(table.sheet, row.number, table.col(key), message)
+                found = True
+        return found
 
     def _parent_label(self) -> str:
         return "测评项目" if self.key != "item" else "测评项目或测评指标"
@@ -456,6 +481,8 @@ def _read_standard(row: Row, table: Table, problems: Problems, ctx: _Context) ->
     code = row.text("code")
     if not code:
         bad("code", "标准编码不能为空")
+    elif message := limits.too_long(code, limits.column_limit(tables.standards.c.code) or 0, "标准编码"):
+        bad("code", message)
     elif code in ctx.codes:
         bad("code", f"标准编码“{code}”重复（与第{ctx.codes[code]}行相同）")
     else:
@@ -524,6 +551,9 @@ def _read_standard(row: Row, table: Table, problems: Problems, ctx: _Context) ->
         deadline_days = parse_int(row.get("deadline_days"), "整改天数")
     except ValueError as e:
         bad("deadline_days", str(e))
+    else:
+        if deadline_days is not None and deadline_days > MAX_DEADLINE_DAYS:
+            bad("deadline_days", f"整改天数不能超过 {MAX_DEADLINE_DAYS} 天（填的是“{deadline_days}”）")
     if not ok:
         return None
     try:
@@ -891,6 +921,8 @@ def check_index(
         else:
             seen[kind][code] = where
 
+    if not YEARS[0] <= index.year <= YEARS[1]:
+        found.append(("year", f"年份“{index.year}”不在 {YEARS[0]}～{YEARS[1]} 之间"))
     types = {t.name for t in index.point_types} | set(known_point_types or ())
     units = set(known_units or ())
     pt_names: dict[str, str] = {}
@@ -912,6 +944,8 @@ def check_index(
             for si, s in enumerate(item.standards):
                 at = f"{there}.standards[{si}]"
                 unique("标准编码", s.code, at + ".code")
+                if s.deadline_days is not None and s.deadline_days > MAX_DEADLINE_DAYS:
+                    found.append((at + ".deadline_days", f"整改天数不能超过 {MAX_DEADLINE_DAYS} 天"))
                 if known_point_types is not None:
                     for pi, p in enumerate(s.point_types):
                         if p not in types:
@@ -942,6 +976,11 @@ def write_text(index: EvaluationIndex, path: str | Path) -> None:
     Path(path).write_text(f"# 测评体系：{index.title}\n" + text, encoding="utf-8")
 
 
+# libyaml's safe loader when PyYAML has it (its wheels do): the pure-Python one took 0.8 of the sample index's 1.3 s
+# import (benchmarks/, issue 7). Both build the same plain data and report errors by line and column.
+_YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
 def read_text(
     path: str | Path,
     *,
@@ -953,7 +992,7 @@ def read_text(
     problems = Problems(path)
     try:
         text = Path(path).read_text(encoding="utf-8")
-        data = yaml.safe_load(text)
+        data = yaml.load(text, Loader=_YAML_LOADER)
     except (OSError, UnicodeDecodeError) as e:
         raise WorkbookInvalid([Problem(problems.file, None, None, None, f"无法读取文件：{e}")]) from e
     except yaml.YAMLError as e:

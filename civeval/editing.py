@@ -13,8 +13,10 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from civeval import limits
 from civeval.models import Point, Unit, UnitKind
 from civeval.presentation import POINT_LABELS, UNIT_LABELS
+from civeval.store import schema
 
 
 class EditError(Exception):
@@ -108,6 +110,17 @@ def _required(fields: Mapping[str, object], names: Iterable[str], labels: Mappin
     return [f"「{labels[n]}」必须填写" for n in names if blank(fields.get(n))]
 
 
+def _too_long(values: Mapping[str, object], table: Any, labels: Mapping[str, str]) -> list[str]:
+    """A message for each text longer than its column in the store allows (the same on SQLite and PostgreSQL)."""
+    out = []
+    for name, value in values.items():
+        column = table.c.get(name)
+        limit = limits.column_limit(column) if column is not None else None
+        if limit and isinstance(value, str) and (message := limits.too_long(value, limit, labels[name])):
+            out.append(message)
+    return out
+
+
 # --- points --------------------------------------------------------------------------------------
 
 
@@ -137,6 +150,7 @@ def validate_point(
         "owner_leader": _text(fields.get("owner_leader")),
         "active": _flag(fields.get("active")),
     }
+    errors += _too_long(values, schema.points, POINT_LABELS)
     if values["code"] and values["code"] in taken_codes:
         errors.append(f"「{POINT_LABELS['code']}」{values['code']} 已被其他点位使用")
     if point_types is not None and values["point_type"] and values["point_type"] not in point_types:
@@ -219,6 +233,7 @@ def validate_unit(fields: Mapping[str, object], existing: Iterable[Unit] = (), *
         "phone": _text(fields.get("phone")),
         "active": _flag(fields.get("active")),
     }
+    errors += _too_long(values, schema.units, UNIT_LABELS)
     by_code = {u.code: u for u in existing}
     by_name = {u.name: u for u in existing}
     code, name, parent = values["code"], values["name"], values["parent"]

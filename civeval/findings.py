@@ -9,13 +9,14 @@ transition is recorded (finding_events) with who, when and why, and goes through
 from __future__ import annotations
 
 import datetime as dt
+import uuid
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from enum import Enum
 
 import sqlalchemy as sa
 
-from civeval import audit, photos, scoring
+from civeval import audit, limits, logs, photos, scoring
 from civeval.deadlines import Calendar, calendar_from_env
 from civeval.models import (
     Actor,
@@ -369,7 +370,7 @@ def _insert(
     now = now or audit.now()
     fid = conn.execute(
         sa.insert(t.findings).values(
-            code=f"tmp-{now.timestamp()}-{observation_id or ''}-{point_id or ''}-{standard_id or ''}",
+            code=f"tmp-{uuid.uuid4().hex[:28]}",  # unique until the id is known; fits String(32)
             source=source.value,
             round_id=round_id,
             observation_id=observation_id,
@@ -505,68 +506,87 @@ def create_finding(
     calendar: Calendar | None = None,
 ) -> str:
     """Report a finding by hand; returns its code. A coordinator may report within their street."""
-    require(actor, Action.report_findings)
-    calendar = calendar or calendar_from_env()
-    if not new.description.strip():
-        raise FindingError("问题描述不能为空")
-    prepared = [photos.prepare(data, name) for data, name in photos_data]
+    _check_new(actor, new)
+    prepared = [photos.prepare(data, name) for data, name in photos_data]  # before the write lock: slow
     with audit.writing(engine, actor, context=f"登记问题（{new.source.label}）") as conn:
-        point = repo.get_point(conn, new.point_code) if new.point_code else None
-        if new.point_code and point is None:
-            raise FindingError(f"点位“{new.point_code}”不存在")
-        standard, standard_id = None, None
-        if new.standard_code:
-            if new.index_id is None:
-                raise FindingError("指定测评标准时须指定测评体系")
-            index = repo.load_index(conn, new.index_id)
-            standard = index.standard(new.standard_code)
-            if standard is None:
-                raise FindingError(f"测评标准“{new.standard_code}”不存在")
-            standard_id = conn.execute(
-                sa.select(t.standards.c.id).where(
-                    t.standards.c.index_id == new.index_id, t.standards.c.code == new.standard_code
-                )
-            ).scalar_one()
-        unit = (
-            new.unit
-            or (responsible_unit(standard, point) if standard else None)
-            or ((point.custodian_unit or point.street) if point else None)
-        )
-        if not unit:
-            raise FindingError("请指定责任单位")
-        unit_id = conn.execute(sa.select(t.units.c.id).where(t.units.c.name == unit)).scalar_one_or_none()
-        if unit_id is None:
-            raise FindingError(f"责任单位“{unit}”不在单位名录中")
-        where = reach(actor, Action.report_findings)
-        if where is not None:
-            inside = unit_subtree(repo.list_units(conn), where)
-            if not ({unit, point.street if point else None} & inside):
-                raise PermissionDenied(f"{actor.name}只能登记本辖区的问题")
-        severity = new.severity or (standard.severity if standard else Severity.normal)
-        now = audit.now()
-        deadline = new.deadline or calendar.deadline(standard, severity, audit.local_date(now))
-        if deadline < audit.local_date(now):
-            raise FindingError("整改期限不能早于今天")
-        point_id = (
-            conn.execute(sa.select(t.points.c.id).where(t.points.c.code == point.code)).scalar_one() if point else None
-        )
-        fid = _insert(
-            conn,
-            actor,
-            source=new.source,
-            unit_id=unit_id,
-            severity=severity,
-            deadline=deadline,
-            description=new.description.strip(),
-            point_id=point_id,
-            standard_id=standard_id,
-            now=now,
-        )
-        store = photos.photo_store(engine)
-        for pos, p in enumerate(prepared):
-            pid = store.put(conn, p, uploaded_by=actor.username)
-            conn.execute(sa.insert(t.finding_photos).values(finding_id=fid, photo_id=pid, kind="before", position=pos))
-        return conn.execute(sa.select(t.findings.c.code).where(t.findings.c.id == fid)).scalar_one()
+        return add_finding(conn, actor, new, prepared_photos=prepared, calendar=calendar)
+
+
+def _check_new(actor: Actor, new: NewFinding) -> None:
+    require(actor, Action.report_findings)
+    if not limits.check_text(new.description, limits.DESCRIPTION, "问题描述", FindingError).strip():
+        raise FindingError("问题描述不能为空")
+
+
+def add_finding(
+    conn: sa.Connection,
+    actor: Actor,
+    new: NewFinding,
+    *,
+    prepared_photos: Sequence[photos.PreparedPhoto] = (),
+    calendar: Calendar | None = None,
+) -> str:
+    """``create_finding`` inside the caller's write transaction (``audit.writing``), for a finding that is one step
+    of a larger change (a citizen's suggestion handed to a unit): the same checks, the same finding, and nothing
+    is kept when the caller's transaction fails. Photos come already prepared (``photos.prepare``)."""
+    _check_new(actor, new)
+    calendar = calendar or calendar_from_env()
+    point = repo.get_point(conn, new.point_code) if new.point_code else None
+    if new.point_code and point is None:
+        raise FindingError(f"点位“{new.point_code}”不存在")
+    standard, standard_id = None, None
+    if new.standard_code:
+        if new.index_id is None:
+            raise FindingError("指定测评标准时须指定测评体系")
+        index = repo.load_index(conn, new.index_id)
+        standard = index.standard(new.standard_code)
+        if standard is None:
+            raise FindingError(f"测评标准“{new.standard_code}”不存在")
+        standard_id = conn.execute(
+            sa.select(t.standards.c.id).where(
+                t.standards.c.index_id == new.index_id, t.standards.c.code == new.standard_code
+            )
+        ).scalar_one()
+    unit = (
+        new.unit
+        or (responsible_unit(standard, point) if standard else None)
+        or ((point.custodian_unit or point.street) if point else None)
+    )
+    if not unit:
+        raise FindingError("请指定责任单位")
+    unit_id = conn.execute(sa.select(t.units.c.id).where(t.units.c.name == unit)).scalar_one_or_none()
+    if unit_id is None:
+        raise FindingError(f"责任单位“{unit}”不在单位名录中")
+    where = reach(actor, Action.report_findings)
+    if where is not None:
+        inside = unit_subtree(repo.list_units(conn), where)
+        if not ({unit, point.street if point else None} & inside):
+            raise PermissionDenied(f"{actor.name}只能登记本辖区的问题")
+    severity = new.severity or (standard.severity if standard else Severity.normal)
+    now = audit.now()
+    deadline = new.deadline or calendar.deadline(standard, severity, audit.local_date(now))
+    if deadline < audit.local_date(now):
+        raise FindingError("整改期限不能早于今天")
+    point_id = (
+        conn.execute(sa.select(t.points.c.id).where(t.points.c.code == point.code)).scalar_one() if point else None
+    )
+    fid = _insert(
+        conn,
+        actor,
+        source=new.source,
+        unit_id=unit_id,
+        severity=severity,
+        deadline=deadline,
+        description=new.description.strip(),
+        point_id=point_id,
+        standard_id=standard_id,
+        now=now,
+    )
+    store = photos.photo_store(conn)
+    for pos, p in enumerate(prepared_photos):
+        pid = store.put(conn, p, uploaded_by=actor.username)
+        conn.execute(sa.insert(t.finding_photos).values(finding_id=fid, photo_id=pid, kind="before", position=pos))
+    return conn.execute(sa.select(t.findings.c.code).where(t.findings.c.id == fid)).scalar_one()
 
 
 # --- the state machine --------------------------------------------------------------------------
@@ -634,12 +654,15 @@ def transition(
     request_extension: ``deadline`` is the date asked for. grant_extension: ``deadline`` may shorten it.
     reassign: ``unit`` is the new responsible unit.
     """
+    reason = limits.check_text(
+        reason, limits.REASON, "整改措施" if action is FindingAction.submit else "原因", FindingError
+    )
     prepared = [photos.prepare(data, name) for data, name in photos_data]
     with audit.writing(engine, actor, context=f"问题 {code}：{action.label}", reason=reason) as conn:
         f = get_finding(conn, actor, code)
+        if expected_version is not None and expected_version != f.version:  # a page showing an older state
+            raise FindingError(_changed_by(conn, f))
         rule = _check(conn, actor, f, action, reason=reason, deadline=deadline, unit=unit)
-        if expected_version is not None and expected_version != f.version:
-            raise FindingError(f"问题 {code} 已被他人处理，请刷新后再试")
         values: dict = {}
         detail: dict = {}
         now = audit.now()
@@ -682,8 +705,8 @@ def transition(
             .where(t.findings.c.id == f.id, t.findings.c.version == f.version)
             .values(status=to_state.value, version=f.version + 1, **values)
         ).rowcount
-        if not done:
-            raise FindingError(f"问题 {code} 已被他人处理，请刷新后再试")
+        if not done:  # changed between reading and writing
+            raise FindingError(_changed_by(conn, f))
         eid = _event(conn, actor, f.id, action.value, f.status.value, to_state.value, reason, detail or None)
         if prepared:
             store = photos.photo_store(engine)
@@ -703,7 +726,33 @@ def transition(
                             finding_id=f.id, photo_id=pid, kind="after", event_id=eid, position=pos
                         )
                     )
-        return get_finding(conn, actor, code)
+        after = get_finding(conn, actor, code)
+    logs.event(
+        "finding_transition",
+        user=actor,
+        action=action.label,
+        detail=f"{code} {f.status.label} → {after.status.label}",
+    )
+    return after
+
+
+def _changed_by(conn: sa.Connection, f: Finding) -> str:
+    """Why an action based on an older state of ``f`` is refused: who acted on it last, when, what it is now."""
+    last = conn.execute(
+        sa.select(t.finding_events.c.actor, t.finding_events.c.at, t.finding_events.c.action, t.findings.c.status)
+        .join(t.findings, t.findings.c.id == t.finding_events.c.finding_id)
+        .where(t.finding_events.c.finding_id == f.id)
+        .order_by(t.finding_events.c.id.desc())
+        .limit(1)
+    ).first()
+    if last is None:
+        return f"问题 {f.code} 已被他人处理，请刷新后再试"
+    name = conn.execute(sa.select(t.users.c.display_name).where(t.users.c.username == last.actor)).scalar()
+    who = f"{name}（{last.actor}）" if name and name != last.actor else last.actor
+    at = last.at.replace(tzinfo=dt.UTC).astimezone(audit.local_zone()).strftime("%m-%d %H:%M")
+    did = FindingAction(last.action).label if last.action in FindingAction.__members__ else "登记"
+    now = FindingStatus(last.status).label
+    return f"问题 {f.code} 已被他人处理：{who} 于 {at} {did}，现为“{now}”，请刷新后再试"
 
 
 def reinspection_queue(conn: sa.Connection, actor: Actor) -> dict[str, list[Finding]]:
@@ -762,6 +811,7 @@ __all__ = [
     "FindingError",
     "NewFinding",
     "Transition",
+    "add_finding",
     "allowed_actions",
     "create_finding",
     "escalation",

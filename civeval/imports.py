@@ -21,7 +21,7 @@ from xml.etree import ElementTree
 
 import sqlalchemy as sa
 
-from civeval import criteria, registers
+from civeval import criteria, logs, registers
 from civeval.models import Actor, EvaluationIndex
 from civeval.permissions import Action, PermissionDenied, require
 from civeval.store import repo
@@ -90,7 +90,7 @@ class CheckResult:
 
 # --- file names --------------------------------------------------------------------------------
 
-_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f\u200b-\u200f\u202a-\u202e\u2066-\u2069\ufeff]")  # and direction overrides
 _MAX_NAME_BYTES = 200
 
 
@@ -127,8 +127,9 @@ def _guarded(name: str, call: Callable[[], CheckResult]) -> CheckResult:
         return CheckResult(name, problems=tuple(e.problems))
     except (repo.StoreError, PermissionDenied) as e:
         return CheckResult(name, error=str(e))
-    except _BROKEN_XML as e:  # a damaged .xlsx: workbook.Book only catches the errors of opening the zip
-        return CheckResult(name, problems=(Problem(name, None, None, None, f"无法打开工作簿：文件已损坏（{e}）"),))
+    except _BROKEN_XML:  # a damaged .xlsx: workbook.Book only catches the errors of opening the zip
+        message = "无法打开工作簿：文件已损坏（XML 格式错误）"
+        return CheckResult(name, problems=(Problem(name, None, None, None, message),))
 
 
 # --- summaries ---------------------------------------------------------------------------------
@@ -238,7 +239,16 @@ def apply_upload(
             added, updated = registers.import_points(engine, actor, path)
             return CheckResult(name, summary=f"已导入点位名录：新增 {added} 个点位，更新 {updated} 个")
 
-    return _guarded(name, run)
+    result = _guarded(name, run)
+    refusal = result.error or "；".join(result.lines[:3]) + (f" 等 {len(result.lines)} 处问题" if result.lines else "")
+    logs.event(
+        "import",
+        user=actor,
+        action=f"导入{kind.label}",
+        outcome="ok" if result.ok else "refused",
+        detail=f"{name}：{result.summary if result.ok else refusal}",
+    )
+    return result
 
 
 # --- templates and exports ---------------------------------------------------------------------

@@ -1,27 +1,32 @@
-"""Backup, restore and health check of a civeval database and its photos.
+"""Backup, restore and health check of a civeval database, its photos and its materials documents.
 
 A backup is one zip file::
 
     manifest.json                what is inside: format version, schema revision, dialect, when, rows per table,
-                                 photos, and the SHA-256 and size of every other member
+                                 photos and documents, and the SHA-256 and size of every other member
     database.sqlite3             SQLite: a copy made with SQLite's online backup API (consistent while the app writes)
     database.pgdump              PostgreSQL: ``pg_dump -Fc``, taken on a snapshot exported by the transaction that
-                                 also counts the rows and lists the photos, so manifest and dump agree
+                                 also counts the rows and lists the photos and documents, so manifest and dump agree
     photos/ab/cd/<sha256>.jpg    the photo files the database's rows point to (storage "file"); photos stored in
                                  the database (storage "db", the PostgreSQL default) travel inside the dump
+    documents/ab/cd/<sha256>.bin the materials documents (``civeval.materials``) kept as files, the same way
+
+Photos and documents are both kept by content by a ``civeval.photos`` store, each in its own table and folder;
+everything here handles them alike, one :data:`KINDS` entry each. An archive made before documents were backed up
+(no ``documents/`` members, no ``documents`` entry in its manifest) restores as before.
 
 :func:`restore` checks the whole archive (manifest, every checksum, the database inside it) before it touches
 anything, refuses to replace a database that holds data unless told to (``force``), and afterwards the target
 holds exactly the rows the manifest counts, its migrations are current (a backup made by an older civeval is
-migrated up), and every photo file is in place.
+migrated up), and every photo and document file is in place.
 
 SQLite: the database is unpacked, checked and migrated in a temporary file beside the target, then copied into
 the target with the backup API (one write transaction: other connections, the running app's included, see the
 old or the new database, never a mixture) or, when the target is missing or unreadable, renamed over it after
 its stale ``-wal``/``-shm``/``-journal`` files are removed. PostgreSQL: ``pg_restore --clean --if-exists
 --no-owner`` piped into one ``psql --single-transaction`` that first drops civeval's tables: all or nothing.
-Photo files are added to the photo folder by content (an existing identical file is kept, a damaged one
-replaced); files the restored rows do not use are left alone and :func:`check` reports them.
+Photo and document files are added to their folders by content (an existing identical file is kept, a damaged
+one replaced); files the restored rows do not use are left alone and :func:`check` reports them.
 
 A restore replaces the whole database, the append-only audit log included: entries written after the backup
 was made are gone with the rest of that period (the log cannot be edited, but a restore goes back in time).
@@ -29,8 +34,8 @@ The restore itself is then recorded as the newest entry: the setting ``last_rest
 user, naming the archive, when it was made and how many rows it replaced.
 
 :func:`check` reports named checks, each ok, warning or failed, with a Chinese message: the database's own
-integrity check, the append-only triggers, the schema revision against the newest migration, every photo row's
-bytes (file or database), and files in the photo folder no row uses (a warning).
+integrity check, the append-only triggers, the schema revision against the newest migration, and for photos and
+for documents every row's bytes (file or database) and the files in their folder no row uses (a warning).
 """
 
 from __future__ import annotations
@@ -49,24 +54,24 @@ import tempfile
 import uuid
 import zipfile
 import zlib
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
 import sqlalchemy as sa
 
-from civeval import audit, photos
+from civeval import audit, logs, materials, photos
 from civeval.models import Actor
 from civeval.store import db as store_db
 from civeval.store import repo
+from civeval.store import schema as t
 
 FORMAT = "civeval-backup"
 FORMAT_VERSION = 1
 MANIFEST = "manifest.json"
 SQLITE_MEMBER = "database.sqlite3"
 PG_MEMBER = "database.pgdump"
-PHOTO_MEMBER = re.compile(r"photos/([0-9a-f]{2})/([0-9a-f]{2})/([0-9a-f]{64})\.jpg")
 RESTORE_SETTING = "last_restore"
 # Bookkeeping, not data: a database holding rows only here counts as empty (nothing to lose by replacing it).
 BOOKKEEPING_TABLES = {"alembic_version", "login_sessions"}
@@ -88,6 +93,61 @@ TABLE_NAMES = {
 
 class MaintenanceError(Exception):
     """A backup, restore or check that cannot go on; the message is one Chinese line."""
+
+
+@dataclass(frozen=True)
+class Kind:
+    """One kind of upload kept by content (a ``civeval.photos`` store): its table, where its files live, and the
+    words for it. Its files travel in an archive as ``<table>/ab/cd/<sha256><suffix>``, named as on disk."""
+
+    table: sa.Table  # its name is also the folder in an archive, the manifest entry and the check's name
+    folder: Callable[[sa.Engine | None], Path]  # where its files live for a database
+    suffix: str
+    orphans: str  # the name of the check of its folder
+    noun: str  # 照片 / 材料文件
+    measure: str  # the measure word that counts it: 张 / 个
+    file_noun: str  # its files: 照片文件 / 材料文件
+    compress: int = zipfile.ZIP_DEFLATED  # how its members are written
+
+    @property
+    def name(self) -> str:
+        return self.table.name
+
+    def store(self, engine: sa.Engine | None) -> photos.FileStore:
+        """Its files (rows with storage "file"), whichever store is the default for new uploads."""
+        return photos.FileStore(self.folder(engine), table=self.table, suffix=self.suffix, noun=self.noun)
+
+    def member(self, sha256: str) -> str:
+        return f"{self.name}/{sha256[:2]}/{sha256[2:4]}/{sha256}{self.suffix}"
+
+    def sha_of(self, member: str) -> str | None:
+        """The SHA-256 an archive member of this kind is named by; None when the name is not exactly one."""
+        sha = member.rpartition("/")[2].removesuffix(self.suffix)
+        return sha if re.fullmatch(r"[0-9a-f]{64}", sha) and member == self.member(sha) else None
+
+
+KINDS = (
+    Kind(
+        t.photos,
+        photos.photo_dir,
+        ".jpg",
+        orphans="orphans",
+        noun="照片",
+        measure="张",
+        file_noun="照片文件",
+        compress=zipfile.ZIP_STORED,  # JPEGs do not compress
+    ),
+    Kind(
+        t.documents,
+        materials.document_dir,
+        materials.DOCUMENT_SUFFIX,
+        orphans="document_orphans",
+        noun="材料文件",
+        measure="个",
+        file_noun="材料文件",
+    ),
+)
+PHOTOS = KINDS[0]
 
 
 # --- small helpers ------------------------------------------------------------------------------------------
@@ -199,7 +259,7 @@ def _current_revision(conn: sa.Connection) -> str | None:
 class _Contents:
     revision: str | None
     tables: dict[str, int]
-    photo_rows: list[tuple[int, str, str, int]]  # id, sha256, storage, size_bytes
+    uploads: dict[str, list[tuple[int, str, str, int]]]  # per kind: id, sha256, storage, size_bytes of every row
 
 
 def _table_names(conn: sa.Connection) -> list[str]:
@@ -207,18 +267,18 @@ def _table_names(conn: sa.Connection) -> list[str]:
 
 
 def _contents(conn: sa.Connection) -> _Contents:
-    """Schema revision, rows per table and the photo rows, read on ``conn`` (one snapshot when it is one)."""
+    """Schema revision, rows per table and the photo and document rows, read on ``conn`` (one snapshot when it is
+    one). A kind whose table the database does not have yet (an older revision) has no rows."""
     quote = conn.dialect.identifier_preparer.quote
     names = _table_names(conn)
     tables = {n: conn.execute(sa.text(f"SELECT count(*) FROM {quote(n)}")).scalar_one() for n in names}
     revision = _current_revision(conn) if "alembic_version" in tables else None
-    rows: list[tuple[int, str, str, int]] = []
-    if "photos" in tables:
-        rows = [
-            (r.id, r.sha256, r.storage, r.size_bytes)
-            for r in conn.execute(sa.text("SELECT id, sha256, storage, size_bytes FROM photos ORDER BY id"))
-        ]
-    return _Contents(revision=revision, tables=tables, photo_rows=rows)
+    uploads: dict[str, list[tuple[int, str, str, int]]] = {}
+    for kind in KINDS:
+        query = f"SELECT id, sha256, storage, size_bytes FROM {quote(kind.name)} ORDER BY id"
+        rows = conn.execute(sa.text(query)) if kind.name in tables else []
+        uploads[kind.name] = [(r.id, r.sha256, r.storage, r.size_bytes) for r in rows]
+    return _Contents(revision=revision, tables=tables, uploads=uploads)
 
 
 def _sqlite_contents(path: Path) -> _Contents:
@@ -377,6 +437,17 @@ class _Snapshot:
 
 
 @dataclass(frozen=True)
+class UploadsBackedUp:
+    """One kind's uploads in a backup: the manifest's entry of the same name."""
+
+    rows: int
+    bytes: int  # all of them, wherever their bytes are kept
+    files: int  # files put in the archive
+    in_database: int
+    missing: tuple[str, ...] = ()  # rows whose file was missing or damaged: not in the archive
+
+
+@dataclass(frozen=True)
 class BackupReport:
     path: Path
     size_bytes: int
@@ -384,33 +455,44 @@ class BackupReport:
     revision: str | None
     created_at: dt.datetime  # naive UTC
     tables: dict[str, int]
-    photo_rows: int
-    photo_bytes: int  # all photos, wherever their bytes are kept
-    photo_files: int  # photo files put in the archive
-    photos_in_db: int
-    missing_photos: tuple[str, ...] = ()
+    uploads: dict[str, UploadsBackedUp]  # per kind: "photos", "documents"
 
     @property
     def rows(self) -> int:
         return _data_rows(self.tables)
+
+    @property
+    def photo_rows(self) -> int:
+        return self.uploads[PHOTOS.name].rows
+
+    @property
+    def photo_files(self) -> int:
+        return self.uploads[PHOTOS.name].files
+
+    @property
+    def missing_photos(self) -> tuple[str, ...]:
+        return self.uploads[PHOTOS.name].missing
 
     def lines(self) -> list[str]:
         out = [
             f"已备份到 {self.path}（{_mb(self.size_bytes)}），备份时间 {_local(self.created_at)}",
             f"数据：{_describe_rows(self.tables)}；数据库版本 {self.revision or '无'}",
         ]
-        if self.photo_rows:
-            where = [f"文件 {self.photo_files} 个随备份保存"] if self.photo_files else []
-            if self.photos_in_db:
-                where.append(f"{self.photos_in_db} 张存于数据库中")
-            out.append(f"照片：{self.photo_rows} 张，共 {_mb(self.photo_bytes)}（{'，'.join(where) or '无文件'}）")
-        else:
-            out.append("照片：无")
-        if self.missing_photos:
-            out.append(
-                f"警告：{len(self.missing_photos)} 张照片的文件缺失或已损坏，未能备份："
-                f"{_examples(list(self.missing_photos))}（运行 python -m civeval check 查看）"
-            )
+        for kind in KINDS:
+            u = self.uploads[kind.name]
+            if not u.rows:
+                out.append(f"{kind.noun}：无")
+                continue
+            where = [f"文件 {u.files} 个随备份保存"] if u.files else []
+            if u.in_database:
+                where.append(f"{u.in_database} {kind.measure}存于数据库中")
+            out.append(f"{kind.noun}：{u.rows} {kind.measure}，共 {_mb(u.bytes)}（{'，'.join(where) or '无文件'}）")
+        for kind in KINDS:
+            if missing := self.uploads[kind.name].missing:
+                out.append(
+                    f"警告：{len(missing)} {kind.measure}{kind.noun}的文件缺失或已损坏，未能备份："
+                    f"{_examples(list(missing))}（运行 python -m civeval check 查看）"
+                )
         return out
 
 
@@ -420,12 +502,12 @@ def default_archive_name() -> str:
 
 
 def backup(engine: sa.Engine, out: Path | str, *, force: bool = False) -> BackupReport:
-    """Write the database and its photo files to one zip archive at ``out`` (a directory, or a name ending in
-    "/": a dated file in it).
+    """Write the database and its photo and document files to one zip archive at ``out`` (a directory, or a name
+    ending in "/": a dated file in it).
 
     Consistent while the app writes (SQLite's backup API; pg_dump on an exported snapshot). Refuses to replace an
-    existing file unless ``force``. A photo whose file is missing or damaged is reported, not fatal: a backup is
-    most wanted when something is already wrong.
+    existing file unless ``force``. A photo or document whose file is missing or damaged is reported, not fatal: a
+    backup is most wanted when something is already wrong.
     """
     as_dir = isinstance(out, str) and out.endswith(("/", os.sep))  # "备份/": a folder, made if missing
     out = Path(out)
@@ -456,6 +538,7 @@ def backup(engine: sa.Engine, out: Path | str, *, force: bool = False) -> Backup
         except OSError as e:
             raise MaintenanceError(f"无法写入备份文件 {out}（{e.strerror or e}）") from e
         photos._fsync_dir(out.parent)
+        logs.event("backup", action="备份", detail=f"{out}（{_mb(report.size_bytes)}，{report.rows} 行）")
         return dataclasses.replace(report, path=out)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
@@ -543,32 +626,42 @@ def _add_file(zf: zipfile.ZipFile, src: Path, name: str) -> dict[str, Any]:
     return {"sha256": h.hexdigest(), "size": size}
 
 
-def _photo_member(sha256: str) -> str:
-    return f"photos/{sha256[:2]}/{sha256[2:4]}/{sha256}.jpg"
+def _add_uploads(zf: zipfile.ZipFile, kind: Kind, engine: sa.Engine, rows: list, members: dict) -> dict[str, Any]:
+    """Put the files of one kind's "file" rows in the archive; its manifest entry."""
+    store = kind.store(engine)
+    missing: list[str] = []
+    files = file_bytes = 0
+    for row_id, sha, storage, _size in rows:
+        if storage != "file":
+            continue
+        try:
+            data = store.path_for(sha).read_bytes()
+        except (OSError, ValueError):
+            missing.append(f"#{row_id} 文件缺失")
+            continue
+        if hashlib.sha256(data).hexdigest() != sha:
+            missing.append(f"#{row_id} 文件已损坏")
+            continue
+        name = kind.member(sha)
+        zf.writestr(_zip_info(name, kind.compress), data)
+        members[name] = {"sha256": sha, "size": len(data)}
+        files, file_bytes = files + 1, file_bytes + len(data)
+    return {
+        "rows": len(rows),
+        "bytes": sum(r[3] for r in rows),
+        "in_database": sum(1 for r in rows if r[2] == "db"),
+        "files": files,
+        "file_bytes": file_bytes,
+        "missing": missing,
+    }
 
 
 def _write_archive(tmp: Path, snap: _Snapshot, engine: sa.Engine, created: dt.datetime) -> BackupReport:
-    store = photos.FileStore(photos.photo_dir(engine))
-    rows = snap.contents.photo_rows
     members: dict[str, dict[str, Any]] = {}
-    missing: list[str] = []
     try:
         with zipfile.ZipFile(tmp, "w", allowZip64=True) as zf:
             members[snap.member] = _add_file(zf, snap.db_file, snap.member)
-            for photo_id, sha, storage, _size in rows:
-                if storage != "file":
-                    continue
-                try:
-                    data = store.path_for(sha).read_bytes()
-                except (OSError, ValueError):
-                    missing.append(f"#{photo_id} 文件缺失")
-                    continue
-                if hashlib.sha256(data).hexdigest() != sha:
-                    missing.append(f"#{photo_id} 文件已损坏")
-                    continue
-                name = _photo_member(sha)
-                zf.writestr(_zip_info(name, zipfile.ZIP_STORED), data)  # JPEGs do not compress
-                members[name] = {"sha256": sha, "size": len(data)}
+            uploads = {k.name: _add_uploads(zf, k, engine, snap.contents.uploads[k.name], members) for k in KINDS}
             manifest = {
                 "format": FORMAT,
                 "format_version": FORMAT_VERSION,
@@ -578,14 +671,7 @@ def _write_archive(tmp: Path, snap: _Snapshot, engine: sa.Engine, created: dt.da
                 "source": _url_text(engine.url),
                 "database": {"member": snap.member, **snap.database},
                 "tables": snap.contents.tables,
-                "photos": {
-                    "rows": len(rows),
-                    "bytes": sum(r[3] for r in rows),
-                    "in_database": sum(1 for r in rows if r[2] == "db"),
-                    "files": len(members) - 1,
-                    "file_bytes": sum(m["size"] for n, m in members.items() if n != snap.member),
-                    "missing": missing,
-                },
+                **uploads,  # "photos", "documents"
                 "members": members,
             }
             zf.writestr(
@@ -602,11 +688,16 @@ def _write_archive(tmp: Path, snap: _Snapshot, engine: sa.Engine, created: dt.da
         revision=snap.contents.revision,
         created_at=created,
         tables=snap.contents.tables,
-        photo_rows=len(rows),
-        photo_bytes=manifest["photos"]["bytes"],
-        photo_files=manifest["photos"]["files"],
-        photos_in_db=manifest["photos"]["in_database"],
-        missing_photos=tuple(missing),
+        uploads={
+            name: UploadsBackedUp(
+                rows=u["rows"],
+                bytes=u["bytes"],
+                files=u["files"],
+                in_database=u["in_database"],
+                missing=tuple(u["missing"]),
+            )
+            for name, u in uploads.items()
+        },
     )
 
 
@@ -691,10 +782,10 @@ def _check_member_name(member: str, manifest: dict[str, Any], name: str) -> None
     expected_db = SQLITE_MEMBER if manifest["dialect"] == "sqlite" else PG_MEMBER
     if member == expected_db:
         return
-    m = PHOTO_MEMBER.fullmatch(member)
-    if not (m and m.group(3)[:2] == m.group(1) and m.group(3)[2:4] == m.group(2)):
+    sha = next((s for k in KINDS if (s := k.sha_of(member))), None)
+    if sha is None:
         raise MaintenanceError(f"备份文件 {name} 含有不应有的成员：{member}")
-    if manifest["members"][member].get("sha256") != m.group(3):
+    if manifest["members"][member].get("sha256") != sha:
         raise MaintenanceError(f"备份文件 {name} 已损坏：{member} 的校验值与文件名不符")
 
 
@@ -711,15 +802,25 @@ def _extract(zf: zipfile.ZipFile, member: str, dest: Path, manifest: dict[str, A
         raise MaintenanceError(f"备份文件已损坏：{member} 的校验值不符")
 
 
-def _restore_photos(zf: zipfile.ZipFile, manifest: dict[str, Any], root: Path) -> tuple[int, int]:
-    """Put the archive's photo files in ``root``: (files written, identical files already there)."""
-    store = photos.FileStore(root)
+@dataclass(frozen=True)
+class _FilesPut:
+    root: Path
+    written: int  # files written
+    present: int  # identical files already there
+
+
+def _restore_files(zf: zipfile.ZipFile, manifest: dict[str, Any], engine: sa.Engine) -> dict[str, _FilesPut]:
+    """Put the archive's photo and document files in the folders of the database ``engine`` is on (an archive
+    without documents, made before they were backed up, puts none)."""
+    return {kind.name: _restore_kind(zf, manifest, kind, kind.store(engine)) for kind in KINDS}
+
+
+def _restore_kind(zf: zipfile.ZipFile, manifest: dict[str, Any], kind: Kind, store: photos.FileStore) -> _FilesPut:
     written = present = 0
     for member in manifest["members"]:
-        m = PHOTO_MEMBER.fullmatch(member)
-        if not m:
+        sha = kind.sha_of(member)
+        if sha is None:
             continue
-        sha = m.group(3)
         path = store.path_for(sha)
         try:
             if path.is_file() and _sha256_file(path) == sha:
@@ -730,12 +831,22 @@ def _restore_photos(zf: zipfile.ZipFile, manifest: dict[str, Any], root: Path) -
                 raise MaintenanceError(f"备份文件已损坏：{member} 的校验值不符")
             photos._write_atomically(path, data)
         except OSError as e:
-            raise MaintenanceError(f"照片文件写入失败：{path}（{e.strerror or e}）") from e
+            raise MaintenanceError(f"{kind.file_noun}写入失败：{path}（{e.strerror or e}）") from e
         written += 1
-    return written, present
+    return _FilesPut(store.root, written, present)
 
 
 # --- restore ------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class UploadsRestored:
+    """One kind's uploads after a restore."""
+
+    rows: int  # rows of its table, as restored
+    files_written: int
+    files_present: int  # identical files that were there already
+    root: Path  # where its files are
 
 
 @dataclass(frozen=True)
@@ -748,27 +859,42 @@ class RestoreReport:
     from_revision: str | None  # the backup's
     revision: str  # the database's now
     tables: dict[str, int]  # as restored, equal to the manifest
-    photo_rows: int
-    photo_files_written: int
-    photo_files_present: int
-    photo_root: Path
+    uploads: dict[str, UploadsRestored]  # per kind: "photos", "documents"
     replaced_rows: int  # data rows the target held before
 
     @property
     def rows(self) -> int:
         return _data_rows(self.tables)
 
+    @property
+    def photo_rows(self) -> int:
+        return self.uploads[PHOTOS.name].rows
+
+    @property
+    def photo_files_written(self) -> int:
+        return self.uploads[PHOTOS.name].files_written
+
+    @property
+    def photo_files_present(self) -> int:
+        return self.uploads[PHOTOS.name].files_present
+
+    @property
+    def photo_root(self) -> Path:
+        return self.uploads[PHOTOS.name].root
+
     def lines(self) -> list[str]:
         out = [
             f"已从 {self.archive} 恢复到 {self.target}",
             f"数据：{_describe_rows(self.tables)}，与备份清单一致；备份时间 {_local(self.backup_created_at)}",
         ]
-        files = self.photo_files_written + self.photo_files_present
-        if self.photo_rows:
-            text = f"照片：{self.photo_rows} 张"
-            if files:
-                text += f"；文件 {files} 个在 {self.photo_root}"
-                text += f"（新写入 {self.photo_files_written} 个，原已存在 {self.photo_files_present} 个）"
+        for kind in KINDS:
+            u = self.uploads[kind.name]
+            if not u.rows:
+                continue
+            text = f"{kind.noun}：{u.rows} {kind.measure}"
+            if files := u.files_written + u.files_present:
+                text += f"；文件 {files} 个在 {u.root}"
+                text += f"（新写入 {u.files_written} 个，原已存在 {u.files_present} 个）"
             out.append(text)
         if self.from_revision != self.revision:
             out.append(f"数据库版本：备份时为 {self.from_revision}，已升级到 {self.revision}")
@@ -825,8 +951,8 @@ def restore(
     """Replace the database at ``target`` (a URL or an engine; None: the default) with the backup in ``archive``.
 
     The archive is checked whole before anything is touched; a database holding data is replaced only with
-    ``force``. Afterwards the rows equal the manifest's counts, the migrations are current and the photo files
-    are in place; the restore is recorded in the audit log as ``actor``'s (default: the system).
+    ``force``. Afterwards the rows equal the manifest's counts, the migrations are current and the photo and
+    document files are in place; the restore is recorded in the audit log as ``actor``'s (default: the system).
     Raises MaintenanceError.
     """
     actor = actor or Actor.system("恢复备份")
@@ -901,15 +1027,15 @@ def _restore_sqlite(
                     _extract(zf, SQLITE_MEMBER, tmp, manifest)
                     restored = _check_restored_sqlite(tmp, manifest)
                     _migrate_file(tmp)
-                    root = photos.photo_dir(sa.create_engine(f"sqlite:///{path}"))
-                    written, present = _restore_photos(zf, manifest, root)  # before the rows that use them
+                    beside = sa.create_engine(f"sqlite:///{path}")  # never connected: where its folders are
+                    put = _restore_files(zf, manifest, beside)  # before the rows that use them
                 method = _install_sqlite(tmp, path, target)
             except (OSError, *_ZIP_ERRORS) as e:
                 raise MaintenanceError(f"恢复失败：{_short(e)}") from e
     finally:
         for leftover in [tmp, *_sidecars(tmp)]:
             leftover.unlink(missing_ok=True)
-    return _finish(url, archive, manifest, actor, restored, method, written, present, root, target)
+    return _finish(url, archive, manifest, actor, restored, method, put, target)
 
 
 def _check_restored_sqlite(tmp: Path, manifest: dict[str, Any]) -> _Contents:
@@ -980,12 +1106,11 @@ def _restore_postgresql(url: str, archive: Path, manifest: dict[str, Any], force
             psql = str(psql_path) if psql_path.is_file() else find_pg_tool("psql", major).path
             conninfo, env = _pg_connection(engine.url)
             dump = staging / PG_MEMBER
-            root = photos.photo_dir(engine)
             try:
                 with zipfile.ZipFile(archive) as zf:
                     _extract(zf, PG_MEMBER, dump, manifest)
                     _run([pg_restore.path, "--list", str(dump)], env, "读取备份中的 PostgreSQL 转储")
-                    written, present = _restore_photos(zf, manifest, root)  # before the rows that use them
+                    put = _restore_files(zf, manifest, engine)  # before the rows that use them
                 prelude = staging / "prelude.sql"
                 prelude.write_text(_PG_PRELUDE, encoding="utf-8")
             except (OSError, *_ZIP_ERRORS) as e:
@@ -1004,7 +1129,7 @@ def _restore_postgresql(url: str, archive: Path, manifest: dict[str, Any], force
     finally:
         engine.dispose()
         shutil.rmtree(staging, ignore_errors=True)
-    return _finish(url, archive, manifest, actor, restored, "pg_restore", written, present, root, target)
+    return _finish(url, archive, manifest, actor, restored, "pg_restore", put, target)
 
 
 def _pipe_restore(producer: list[str], consumer: list[str], env: dict[str, str], staging: Path) -> None:
@@ -1038,9 +1163,7 @@ def _finish(
     actor: Actor,
     restored: _Contents,
     method: str,
-    written: int,
-    present: int,
-    root: Path,
+    put: dict[str, _FilesPut],
     target: _Target,
 ) -> RestoreReport:
     """Migrations current, and the restore recorded as the newest audit entry."""
@@ -1078,10 +1201,15 @@ def _finish(
         from_revision=restored.revision,
         revision=revision,
         tables=restored.tables,
-        photo_rows=len(restored.photo_rows),
-        photo_files_written=written,
-        photo_files_present=present,
-        photo_root=root,
+        uploads={
+            k.name: UploadsRestored(
+                rows=len(restored.uploads[k.name]),
+                files_written=put[k.name].written,
+                files_present=put[k.name].present,
+                root=put[k.name].root,
+            )
+            for k in KINDS
+        },
         replaced_rows=_data_rows(target.tables),
     )
 
@@ -1094,7 +1222,7 @@ _STATUS_LABELS = {"ok": "通过", "warning": "警告", "failed": "失败"}
 
 @dataclass(frozen=True)
 class Check:
-    name: str  # database / integrity / audit_triggers / revision / photos / orphans
+    name: str  # database / integrity / audit_triggers / revision / photos / orphans / documents / document_orphans
     title: str
     status: Status
     message: str
@@ -1127,7 +1255,8 @@ class CheckReport:
 
 
 def check(engine: sa.Engine, *, verify_photos: bool = False) -> CheckReport:
-    """Check the database as it is (nothing is migrated or repaired). ``verify_photos`` also hashes every photo."""
+    """Check the database as it is (nothing is migrated or repaired). ``verify_photos`` also hashes every photo and
+    every document."""
     target = _url_text(engine.url)
     if engine.dialect.name == "sqlite":
         path = _sqlite_file(engine.url)
@@ -1143,9 +1272,9 @@ def check(engine: sa.Engine, *, verify_photos: bool = False) -> CheckReport:
         _guarded("revision", "数据库版本", _check_revision, engine, tables),
         _guarded("audit_triggers", "操作日志只可追加", _check_audit_triggers, engine, tables),
     ]
-    file_shas: set[str] = set()
-    checks.append(_guarded("photos", "照片", _check_photos, engine, tables, verify_photos, file_shas))
-    checks.append(_guarded("orphans", "照片目录", _check_orphans, engine, tables, file_shas))
+    for kind in KINDS:
+        checks.append(_guarded(kind.name, kind.noun, _check_uploads, engine, tables, kind, verify_photos))
+        checks.append(_guarded(kind.orphans, f"{kind.noun}目录", _check_orphans, engine, tables, kind))
     return CheckReport(target, tuple(checks))
 
 
@@ -1223,13 +1352,13 @@ def _check_audit_triggers(engine: sa.Engine, tables: list[str]) -> tuple[Status,
     return "ok", "禁止修改、删除操作日志的触发器都在"
 
 
-def _check_photos(engine: sa.Engine, tables: list[str], verify: bool, file_shas: set[str]) -> tuple[Status, str]:
-    if "photos" not in tables:
-        return "ok", "尚无照片表"
-    store = photos.FileStore(photos.photo_dir(engine))
-    p = sa.table(
-        "photos", sa.column("id"), sa.column("sha256"), sa.column("storage"), sa.column("size_bytes"), sa.column("data")
-    )
+def _check_uploads(engine: sa.Engine, tables: list[str], kind: Kind, verify: bool) -> tuple[Status, str]:
+    """Every row of a kind has its bytes, in its file or in the database, of the right size (and hash)."""
+    noun, measure = kind.noun, kind.measure
+    if kind.name not in tables:
+        return "ok", f"尚无{noun}表"
+    store = kind.store(engine)
+    p = kind.table
     problems: list[str] = []
     n_file = n_db = 0
     with engine.connect() as conn:
@@ -1241,7 +1370,6 @@ def _check_photos(engine: sa.Engine, tables: list[str], verify: bool, file_shas:
         for r in rows:
             if r.storage == "file":
                 n_file += 1
-                file_shas.add(r.sha256)
                 problems += _file_problem(store, r, verify)
             else:
                 n_db += 1
@@ -1254,14 +1382,14 @@ def _check_photos(engine: sa.Engine, tables: list[str], verify: bool, file_shas:
                     if hashlib.sha256(bytes(data)).hexdigest() != r.sha256:
                         problems.append(f"#{r.id} 在数据库中的内容与校验值不符")
     if problems:
-        return "failed", f"{len(problems)} 张照片有问题：{_examples(problems)}"
+        return "failed", f"{len(problems)} {measure}{noun}有问题：{_examples(problems)}"
     if not rows:
-        return "ok", "尚无照片"
+        return "ok", f"尚无{noun}"
     parts = [f"文件 {n_file} 个在 {store.root}"] if n_file else []
     if n_db:
-        parts.append(f"{n_db} 张存于数据库")
+        parts.append(f"{n_db} {measure}存于数据库")
     how = "内容已逐一核对校验值" if verify else "大小无误"
-    return "ok", f"{len(rows)} 张照片都在：{'，'.join(parts)}；{how}"
+    return "ok", f"{len(rows)} {measure}{noun}都在：{'，'.join(parts)}；{how}"
 
 
 def _file_problem(store: photos.FileStore, r: Any, verify: bool) -> list[str]:
@@ -1280,21 +1408,33 @@ def _file_problem(store: photos.FileStore, r: Any, verify: bool) -> list[str]:
     return []
 
 
-def _photo_files(root: Path) -> Iterable[Path]:
+def _stored_files(root: Path) -> Iterable[Path]:
     if not root.is_dir():
         return []
     return (p for p in root.glob("*/*/*") if p.is_file())
 
 
-def _check_orphans(engine: sa.Engine, tables: list[str], file_shas: set[str]) -> tuple[Status, str]:
-    root = photos.photo_dir(engine)
-    orphans = [p for p in _photo_files(root) if not (p.suffix == ".jpg" and p.stem in file_shas)]
+def _check_orphans(engine: sa.Engine, tables: list[str], kind: Kind) -> tuple[Status, str]:
+    """Files in a kind's folder that no row uses. Kinds sharing one folder (both env variables naming the same
+    one) are checked there together, once."""
+    root = kind.folder(engine)
+    sharing = [k for k in KINDS if k.folder(engine) == root]
+    if sharing[0] is not kind:
+        return "ok", f"与{sharing[0].noun}目录相同（{root}），已一并检查"
+    known: set[str] = set()
+    with engine.connect() as conn:
+        for k in sharing:
+            if k.name in tables:
+                shas = conn.execute(sa.select(k.table.c.sha256).where(k.table.c.storage == "file")).scalars()
+                known.update(f"{sha}{k.suffix}" for sha in shas)
+    orphans = [p for p in _stored_files(root) if p.name not in known]
     if not orphans:
         return "ok", f"{root} 中没有多余的文件"
     size = sum(p.stat().st_size for p in orphans)
     names = [str(p.relative_to(root)) for p in sorted(orphans)]
+    nouns = "或".join(k.noun for k in sharing)
     return (
         "warning",
-        f"{root} 中有 {len(orphans)} 个文件（{_mb(size)}）不属于任何照片记录（未完成的上传或恢复前的旧照片，"
+        f"{root} 中有 {len(orphans)} 个文件（{_mb(size)}）不属于任何{nouns}记录（未完成的上传或恢复前的旧{nouns}，"
         f"可在备份后删除）：{_examples(names)}",
     )

@@ -30,7 +30,7 @@ from pathlib import Path
 import sqlalchemy as sa
 import xlsxwriter
 
-from civeval import audit, rounds, scoring
+from civeval import audit, limits, rounds, scoring
 from civeval.models import Actor, Answer, Result, RoundKind, RoundStatus, ScoringMode, Standard
 from civeval.permissions import Action, PermissionDenied, allowed, assigned_only, require
 from civeval.rounds import RoundError
@@ -637,6 +637,9 @@ def _read_answer(
     r = row.number
     text = row.text("result")
     note = row.text("note", punctuation=False, multiline=True)
+    if message := limits.too_long(note, limits.NOTE, "说明"):
+        problems.add(sheet, r, cols["note"], message)
+        return None, False
     bad = False
     try:
         count = parse_int(row.get("instances"), "问题处数")

@@ -11,12 +11,15 @@ file; reads the EXIF time and GPS position from the original; stores an upright 
 Two stores share the ``photos`` table: :class:`FileStore` keeps the bytes as ``root/ab/cd/<sha256>.jpg``
 (storage "file"), :class:`DbStore` in ``photos.data`` (storage "db"). Every row is read according to its own
 ``storage``, whichever store is the default today, so a deployment may switch without moving old photos.
+The same stores keep other uploads by content hash in another table and folder (``table``, ``root``, ``suffix``:
+the materials documents of ``civeval.materials`` in ``documents``).
 
 The file name an inspector uploads is only ever shown in messages (directories stripped), never used in a path.
 """
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import hashlib
 import io
@@ -370,14 +373,20 @@ def thumbnail(data: bytes, size: int = THUMBNAIL_SIZE) -> bytes:
 def photo_dir(engine: sa.Engine | sa.Connection | None = None) -> Path:
     """Where photo files live: env CIVEVAL_PHOTO_DIR; else, for a SQLite file, a ``photos`` folder beside it
     (so a database and its photos travel together); else evaluations/photos."""
-    env = os.environ.get("CIVEVAL_PHOTO_DIR", "").strip()
-    if env:
-        return Path(env)
+    return storage_dir(engine, "photos", env="CIVEVAL_PHOTO_DIR")
+
+
+def storage_dir(engine: sa.Engine | sa.Connection | None, folder: str, *, env: str) -> Path:
+    """Where the files of one kind of upload live: env ``env``; else, for a SQLite file, ``folder`` beside it;
+    else ``folder`` under evaluations/."""
+    value = os.environ.get(env, "").strip()
+    if value:
+        return Path(value)
     if engine is not None and engine.dialect.name == "sqlite":
         database = engine.engine.url.database if isinstance(engine, sa.Connection) else engine.url.database
         if database and database != ":memory:":
-            return Path(database).resolve().parent / "photos"
-    return store_db.EVALUATIONS_DIR / "photos"
+            return Path(database).resolve().parent / folder
+    return store_db.EVALUATIONS_DIR / folder
 
 
 def _fsync_dir(path: Path) -> None:
@@ -412,23 +421,39 @@ def _write_atomically(path: Path, data: bytes) -> None:
     _fsync_dir(path.parent)
 
 
+_STORE_COLUMNS = ("id", "storage", "data", "uploaded_by", "uploaded_at")  # what the store itself fills in
+
+
 class PhotoStore(ABC):
     """Where photo bytes go. Rows of either storage are read back by any store (by the row's ``storage``).
 
     Writes use the caller's connection, opened with ``audit.writing`` (the bytes appear in the log as
     ``<N bytes>``). A file is written before the transaction commits: a rollback can leave an unreferenced
     file behind (harmless, reused if the same photo comes again), never a row without its bytes.
+
+    ``table`` (default ``photos``) is any table with the columns id, sha256 (unique), storage, data, uploaded_by and
+    uploaded_at; what it holds besides is taken from the attributes of the same names of what is put (a
+    :class:`PreparedPhoto`, or e.g. ``civeval.materials.PreparedDocument``). Files are ``root/ab/cd/<sha256><suffix>``;
+    ``noun`` names the thing in messages.
     """
 
     storage: ClassVar[str]
 
-    def __init__(self, root: Path | str | None = None) -> None:
+    def __init__(
+        self,
+        root: Path | str | None = None,
+        *,
+        table: sa.Table = t.photos,
+        suffix: str = ".jpg",
+        noun: str = "照片",
+    ) -> None:
         self.root = Path(root) if root is not None else photo_dir()  # also where "file" rows are read from
+        self.table, self.suffix, self.noun = table, suffix, noun
 
     def path_for(self, sha256: str) -> Path:
         if not re.fullmatch(r"[0-9a-f]{64}", sha256):
             raise ValueError(f"不是 SHA-256：{sha256!r}")
-        return self.root / sha256[:2] / sha256[2:4] / f"{sha256}.jpg"
+        return self.root / sha256[:2] / sha256[2:4] / f"{sha256}{self.suffix}"
 
     def put(self, conn: sa.Connection, prepared: PreparedPhoto, *, uploaded_by: str) -> int:
         """Store the photo once: the id of the row with the same content if there is one, else a new row's."""
@@ -437,21 +462,23 @@ class PhotoStore(ABC):
             if row.storage == "file" and not self.path_for(row.sha256).is_file():
                 self._write_file(prepared)  # the file was lost: the same content puts it back
             return row.id
-        values = dict(
-            sha256=prepared.sha256,
-            content_type=prepared.content_type,
-            width=prepared.width,
-            height=prepared.height,
-            size_bytes=prepared.size_bytes,
-            taken_at=prepared.taken_at,
-            gps_lat=prepared.gps_lat,
-            gps_lon=prepared.gps_lon,
+        values = {c.name: getattr(prepared, c.name) for c in self.table.columns if c.name not in _STORE_COLUMNS}
+        values.update(
             storage=self.storage,
             data=self._column_data(prepared),
             uploaded_by=uploaded_by,
             uploaded_at=audit.now(),
         )
-        photo_id = self._insert(conn, values)
+        try:
+            # Two people may upload the same bytes at the same moment: the unique hash refuses the second insert.
+            # On PostgreSQL that would abort the transaction; a savepoint keeps it usable and the row is shared.
+            with conn.begin_nested() if conn.dialect.name == "postgresql" else contextlib.nullcontext():
+                photo_id = self._insert(conn, values)
+        except sa.exc.IntegrityError:
+            row = self._row(conn, sha256=prepared.sha256, with_data=False)
+            if row is None:
+                raise
+            return row.id
         if self.storage == "file":
             self._write_file(prepared)  # after the (audited) insert, before the caller commits
         return photo_id
@@ -460,15 +487,15 @@ class PhotoStore(ABC):
         """The stored JPEG of a photo, from wherever its row says it is. Raises PhotoNotFound."""
         row = self._row(conn, photo_id=photo_id, with_data=True)
         if row is None:
-            raise PhotoNotFound(f"照片 #{photo_id} 不存在")
+            raise PhotoNotFound(f"{self.noun} #{photo_id} 不存在")
         if row.storage == "db":
             if row.data is None:
-                raise PhotoNotFound(f"照片 #{photo_id} 在数据库中没有内容")
+                raise PhotoNotFound(f"{self.noun} #{photo_id} 在数据库中没有内容")
             return bytes(row.data)
         try:
             return self.path_for(row.sha256).read_bytes()
         except FileNotFoundError as e:
-            raise PhotoNotFound(f"照片 #{photo_id} 的文件缺失：{self.path_for(row.sha256)}") from e
+            raise PhotoNotFound(f"{self.noun} #{photo_id} 的文件缺失：{self.path_for(row.sha256)}") from e
 
     def exists(self, conn: sa.Connection, photo_id: int, *, verify: bool = False) -> bool:
         """Whether the photo's row and bytes are there; with ``verify``, also whether the bytes match the hash."""
@@ -489,9 +516,8 @@ class PhotoStore(ABC):
     def _column_data(self, prepared: PreparedPhoto) -> bytes | None:
         """What goes in ``photos.data``."""
 
-    @staticmethod
-    def _row(conn: sa.Connection, *, photo_id: int | None = None, sha256: str | None = None, with_data: bool):
-        p = t.photos.c
+    def _row(self, conn: sa.Connection, *, photo_id: int | None = None, sha256: str | None = None, with_data: bool):
+        p = self.table.c
         cols = [p.id, p.sha256, p.storage, (p.data.isnot(None)).label("has_data")]
         if with_data:
             cols.append(p.data)
@@ -500,7 +526,7 @@ class PhotoStore(ABC):
         return conn.execute(q).first()
 
     def _insert(self, conn: sa.Connection, values: dict[str, Any]) -> int:
-        stmt = sa.insert(t.photos).values(**values)
+        stmt = sa.insert(self.table).values(**values)
         if conn.dialect.name != "postgresql":
             # SQLite serialises writers; a savepoint there would escape the caller's transaction (pysqlite).
             return conn.execute(stmt).inserted_primary_key[0]
@@ -518,7 +544,8 @@ class PhotoStore(ABC):
         try:
             _write_atomically(path, prepared.data)
         except OSError as e:
-            raise PhotoStoreError(f"照片“{prepared.filename}”保存失败（{e.strerror or e}）：{path.parent}") from e
+            problem = e.strerror or e
+            raise PhotoStoreError(f"{self.noun}“{prepared.filename}”保存失败（{problem}）：{path.parent}") from e
 
 
 class FileStore(PhotoStore):
@@ -541,13 +568,19 @@ class DbStore(PhotoStore):
 
 def photo_store(engine: sa.Engine | sa.Connection) -> PhotoStore:
     """The default store: files for SQLite, the database for PostgreSQL; env CIVEVAL_PHOTO_STORAGE=file|db."""
+    return default_store_class(engine)(photo_dir(engine))
+
+
+def default_store_class(engine: sa.Engine | sa.Connection) -> type[PhotoStore]:
+    """FileStore for SQLite, DbStore for PostgreSQL, unless env CIVEVAL_PHOTO_STORAGE says file or db (for every
+    upload kept by content: photos and materials documents alike)."""
     choice = os.environ.get("CIVEVAL_PHOTO_STORAGE", "").strip().lower()
     if not choice:
         choice = "db" if engine.dialect.name == "postgresql" else "file"
     if choice == "file":
-        return FileStore(photo_dir(engine))
+        return FileStore
     if choice == "db":
-        return DbStore(photo_dir(engine))
+        return DbStore
     raise ValueError(f"环境变量 CIVEVAL_PHOTO_STORAGE 只能是 file 或 db，不能是“{choice}”")
 
 

@@ -15,10 +15,11 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from civeval import audit
+from civeval import audit, limits
 from civeval.models import Actor, Point, PointType, Unit, UnitKind
 from civeval.permissions import Action, reach, require
 from civeval.store import repo
+from civeval.store import schema as t
 from civeval.workbook import (
     Book,
     Choice,
@@ -180,6 +181,21 @@ class UnitDirectory:
         return lookup
 
 
+def _too_long(
+    values: dict[str, Any], db_table: sa.Table, columns: Sequence[Column], bad: Any, keys: Iterable[str]
+) -> bool:
+    """Report (with ``bad(key, message)``) each of ``keys`` whose text is longer than its store column allows.
+    True when one was."""
+    found = False
+    headers = {c.key: c.header for c in columns}
+    for key in keys:
+        limit = limits.column_limit(db_table.c[key])
+        if limit and (message := limits.too_long(values.get(key), limit, headers[key])):
+            bad(key, message)
+            found = True
+    return found
+
+
 def read_units_table(
     table: Table, problems: Problems, *, existing: Sequence[Unit] = (), extra_names: Iterable[str] = ()
 ) -> list[Unit]:
@@ -226,6 +242,7 @@ def read_units_table(
             phone=row.text("phone"),
             active=active,
         )
+        _too_long(fields, t.units, UNIT_COLUMNS, bad, ("code", "name", "contact", "phone"))
         parsed.append((n, fields, row.text("parent", punctuation=False)))
 
     existing = list(existing)
@@ -300,6 +317,13 @@ def read_point_types_table(table: Table, problems: Problems) -> list[PointType]:
             if code in codes:
                 problems.add(sheet, row.number, table.col("code"), f"编码“{code}”重复（与第{codes[code]}行相同）")
             codes[code] = row.number
+        _too_long(
+            {"code": code, "name": name},
+            t.point_types,
+            POINT_TYPE_COLUMNS,
+            lambda key, message, n=row.number: problems.add(sheet, n, table.col(key), message),
+            ("code", "name"),
+        )
         rows.append((code, name, row.text("description", punctuation=False, multiline=True)))
     types, used, n = [], set(codes), 0
     for code, name, description in rows:
@@ -381,6 +405,13 @@ def _read_point(
         active = parse_bool(row.get("active"), "是否启用")
     except ValueError as e:
         bad("active", str(e))
+    texts = {
+        "code": code,
+        "name": name,
+        "address": row.text("address", punctuation=False),
+        "owner_leader": row.text("owner_leader", punctuation=False),
+    }
+    _too_long(texts, t.points, POINT_COLUMNS, bad, texts)
     if not ok:
         return None
     return Point(

@@ -6,13 +6,15 @@ An answer is stored the moment it is given (``save_answer``); the interface hold
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
+import functools
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import sqlalchemy as sa
 
-from civeval import audit, findings, photos, sampling, scoring
+from civeval import audit, findings, limits, logs, photos, sampling, scoring
 from civeval.models import (
     Actor,
     Answer,
@@ -63,18 +65,29 @@ class RoundInfo:
 # --- reading helpers ----------------------------------------------------------------------------
 
 
-def _round_row(conn: sa.Connection, round_id: int) -> RoundInfo:
+# Statements run on every answer saved or sheet shown are built once, with bound parameters: building and
+# keying a statement costs more than running it on an indexed table (measured in benchmarks/, issue 7).
+
+
+@functools.cache
+def _round_row_select(counts: bool) -> sa.Select:
+    """A round (``:round_id``), with its counts of drawn and submitted points when ``counts`` (both from
+    ix_round_points_round_inspector alone)."""
+    if not counts:
+        return sa.select(t.rounds).where(t.rounds.c.id == sa.bindparam("round_id"))
     mine = t.round_points.c.round_id == t.rounds.c.id
     n = sa.select(sa.func.count()).select_from(t.round_points).where(mine).scalar_subquery()
     s = sa.select(sa.func.count(t.round_points.c.submitted_at)).where(mine).scalar_subquery()
-    r = (
-        conn.execute(sa.select(t.rounds, n.label("n"), s.label("s")).where(t.rounds.c.id == round_id))
-        .mappings()
-        .first()
-    )
+    return sa.select(t.rounds, n.label("n"), s.label("s")).where(t.rounds.c.id == sa.bindparam("round_id"))
+
+
+def _round_row(conn: sa.Connection, round_id: int, *, counts: bool = True) -> RoundInfo:
+    """The round; without ``counts`` its n_points and n_submitted are left 0 (a write checking the round needs
+    neither, and saving an answer is the app's most frequent write)."""
+    r = conn.execute(_round_row_select(counts), {"round_id": round_id}).mappings().first()
     if r is None:
         raise RoundError(f"测评轮次 {round_id} 不存在")
-    return _info(r, r["n"], r["s"])
+    return _info(r, r["n"], r["s"]) if counts else _info(r)
 
 
 def _info(r, n: int = 0, s: int = 0) -> RoundInfo:
@@ -148,7 +161,7 @@ def create_round(
     engine: sa.Engine, actor: Actor, *, name: str, kind: RoundKind, index_id: int, start: dt.date, end: dt.date
 ) -> int:
     require(actor, Action.manage_rounds)
-    name = (name or "").strip()
+    name = limits.check_text(name, limits.NAME, "轮次名称", RoundError).strip()
     if not name:
         raise RoundError("轮次名称不能为空")
     if end < start:
@@ -158,7 +171,7 @@ def create_round(
             raise RoundError(f"测评体系 {index_id} 不存在")
         return conn.execute(
             sa.insert(t.rounds).values(
-                name=name[:200],
+                name=name,
                 kind=kind.value,
                 index_id=index_id,
                 start_date=start,
@@ -328,14 +341,21 @@ class RoundPoint:
         return f"{self.answered}/{self.applicable}"
 
 
-def _round_points_query(round_id: int) -> sa.Select:
+@functools.cache
+def _round_points_select() -> sa.Select:
+    """The drawn points of rounds with their register entry, inspector and count of answers (built once)."""
     inspector = t.users.alias("inspector")
     pq = repo._points_query().subquery()
+    # Counted per drawn point (an index seek on ix_observations_round_point each), not grouped over the whole
+    # round: the query is mostly asked for one point or one inspector's points (issue 7).
     answered = (
-        sa.select(t.observations.c.point_id, sa.func.count().label("answered"))
-        .where(t.observations.c.round_id == round_id)
-        .group_by(t.observations.c.point_id)
-        .subquery()
+        sa.select(sa.func.count())
+        .select_from(t.observations)
+        .where(
+            t.observations.c.round_id == t.round_points.c.round_id,
+            t.observations.c.point_id == t.round_points.c.point_id,
+        )
+        .scalar_subquery()
     )
     return (
         sa.select(
@@ -344,16 +364,19 @@ def _round_points_query(round_id: int) -> sa.Select:
             inspector.c.username.label("inspector"),
             t.round_points.c.visit_date,
             t.round_points.c.submitted_at,
-            sa.func.coalesce(answered.c.answered, 0).label("answered"),
+            answered.label("answered"),
         )
         .select_from(
-            t.round_points.join(pq, pq.c.id == t.round_points.c.point_id)
-            .outerjoin(inspector, inspector.c.id == t.round_points.c.inspector_id)
-            .outerjoin(answered, answered.c.point_id == t.round_points.c.point_id)
+            t.round_points.join(pq, pq.c.id == t.round_points.c.point_id).outerjoin(
+                inspector, inspector.c.id == t.round_points.c.inspector_id
+            )
         )
-        .where(t.round_points.c.round_id == round_id)
         .order_by(pq.c.street, pq.c.code)
     )
+
+
+def _round_points_query(round_id: int) -> sa.Select:
+    return _round_points_select().where(t.round_points.c.round_id == round_id)
 
 
 _POINT_FIELDS = (
@@ -510,10 +533,41 @@ def _may_score(
             t.round_points.c.round_id == info.id, t.round_points.c.point_id == point_id
         )
     ).first()
+    _check_assigned(actor, info, row, today=today)
+
+
+def _check_assigned(actor: Actor, info: RoundInfo, row, *, today: dt.date | None = None) -> None:
+    """``_may_score``'s rule for an inspector who scores only the points assigned to them, given the point's
+    round_points row (its inspector_id and visit_date; None when the point is not in the round)."""
     if row is None or row.inspector_id != actor.user_id:
         raise PermissionDenied(f"{actor.name}无权为该点位打分：点位未分配给您")
     if info.kind is RoundKind.unannounced and row.visit_date != (today or audit.today()):
         raise PermissionDenied(f"暗访点位只能在指定日期（{row.visit_date}）打分")
+
+
+@functools.cache
+def _scoring_target_select() -> sa.Select:
+    """The point ``:point_code`` with its type and, when it is drawn in round ``:round_id``, its round_points
+    row (``drawn`` NULL otherwise): everything ``save_answer`` checks, in one statement."""
+    in_round = sa.and_(
+        t.round_points.c.point_id == t.points.c.id, t.round_points.c.round_id == sa.bindparam("round_id")
+    )
+    return (
+        sa.select(
+            t.points.c.id,
+            t.point_types.c.name,
+            t.round_points.c.point_id.label("drawn"),
+            t.round_points.c.submitted_at,
+            t.round_points.c.inspector_id,
+            t.round_points.c.visit_date,
+        )
+        .select_from(
+            t.points.join(t.point_types, t.point_types.c.id == t.points.c.point_type_id).outerjoin(
+                t.round_points, in_round
+            )
+        )
+        .where(t.points.c.code == sa.bindparam("point_code"))
+    )
 
 
 @dataclass
@@ -643,29 +697,29 @@ def save_answer(
     After the point was submitted a change needs a reason, kept in the audit log with the before/after values.
     With ``expected_version`` the save is refused when someone changed the answer in the meantime.
     """
+    reason = limits.check_text(reason, limits.REASON, "修改原因", RoundError)
     with audit.writing(
         engine, actor, context=f"测评打分 轮次{round_id} {point_code} {standard_code}", reason=reason
     ) as conn:
-        info = _round_row(conn, round_id)
+        info = _round_row(conn, round_id, counts=False)
         _require_open(info)
-        pid = _point_id(conn, point_code)
-        _may_score(conn, actor, info, pid)
+        rp = conn.execute(_scoring_target_select(), {"round_id": round_id, "point_code": point_code}).first()
+        if rp is None:
+            raise RoundError(f"点位“{point_code}”不存在")
+        pid = rp.id
+        require(actor, Action.score_points)  # as _may_score, from the row read above
+        if assigned_only(actor, Action.score_points):
+            _check_assigned(actor, info, rp if rp.drawn is not None else None)
         index, ids = round_index(conn, info.index_id)
         standard = index.standard(standard_code)
-        rp = conn.execute(
-            sa.select(t.round_points.c.submitted_at, t.points.c.point_type_id, t.point_types.c.name)
-            .join(t.points, t.points.c.id == t.round_points.c.point_id)
-            .join(t.point_types, t.point_types.c.id == t.points.c.point_type_id)
-            .where(t.round_points.c.round_id == round_id, t.round_points.c.point_id == pid)
-        ).first()
-        if rp is None:
+        if rp.drawn is None:
             raise RoundError(f"点位“{point_code}”不在“{info.name}”中")
         if standard is None or not (standard.is_field and rp.name in standard.point_types):
             raise RoundError(f"标准“{standard_code}”不适用于点位“{point_code}”（{rp.name}）")
         scoring.score_observation(standard, answer)  # refuses an answer that does not fit the scoring mode
         if rp.submitted_at is not None and not reason.strip():
             raise RoundError("该点位已提交，修改须填写原因")
-        return _upsert(
+        version = _upsert(
             conn,
             actor,
             round_id,
@@ -675,6 +729,10 @@ def save_answer(
             expected_version=expected_version,
             source=source,
         )
+    logs.event(
+        "answer_saved", user=actor, action="测评打分", detail=f"轮次{round_id} {point_code} {standard_code} v{version}"
+    )
+    return version
 
 
 def _upsert(
@@ -689,21 +747,15 @@ def _upsert(
     expected_version: int | None,
     source: str,
 ) -> int:
-    key = [t.observations.c.round_id == round_id, t.observations.c.standard_id == standard_id]
-    key.append(t.observations.c.point_id == point_id if point_id is not None else t.observations.c.unit_id == unit_id)
+    by_point = point_id is not None
     row = conn.execute(
-        sa.select(
-            t.observations.c.id,
-            t.observations.c.version,
-            t.observations.c.result,
-            t.observations.c.instances,
-            t.observations.c.note,
-        ).where(*key)
+        _stored_answer_select(by_point),
+        {"round_id": round_id, "standard_id": standard_id, "owner": point_id if by_point else unit_id},
     ).first()
     values = dict(
         result=answer.result.value,
         instances=answer.instances,
-        note=answer.note[:5000],
+        note=limits.check_text(answer.note, limits.NOTE, "备注", RoundError),
         source=source,
         answered_by=actor.username,
         answered_at=audit.now(),
@@ -711,14 +763,24 @@ def _upsert(
     if row is None:
         if expected_version not in (None, 0):
             raise ConflictError("该答案已被他人删除或尚未保存，请刷新后重试")
-        conn.execute(
-            sa.insert(t.observations).values(
-                round_id=round_id, point_id=point_id, unit_id=unit_id, standard_id=standard_id, version=1, **values
-            )
-        )
+        try:
+            # Someone may give the first answer at the same moment (the unique key refuses the second insert).
+            # On PostgreSQL the failed insert would abort the transaction: a savepoint keeps it usable, so the
+            # refusal can say who answered.
+            with conn.begin_nested() if conn.dialect.name == "postgresql" else contextlib.nullcontext():
+                key = dict(round_id=round_id, point_id=point_id, unit_id=unit_id, standard_id=standard_id)
+                conn.execute(_INSERT_OBSERVATION, dict(key, version=1, **values))
+        except sa.exc.IntegrityError as e:
+            latest = conn.execute(
+                _stored_answer_select(by_point),
+                {"round_id": round_id, "standard_id": standard_id, "owner": point_id if by_point else unit_id},
+            ).first()
+            if latest is None:  # not the unique key: a real error
+                raise
+            raise ConflictError(_changed_by(conn, latest.id)) from e
         return 1
     if expected_version is not None and expected_version != row.version:
-        raise ConflictError("该答案已被他人修改，请刷新查看最新答案后再改")
+        raise ConflictError(_changed_by(conn, row.id))
     if (row.result, row.instances, row.note) == (values["result"], values["instances"], values["note"]):
         return row.version  # the same answer again (a double tap): nothing to store
     done = conn.execute(
@@ -726,11 +788,55 @@ def _upsert(
         .where(t.observations.c.id == row.id, t.observations.c.version == row.version)
         .values(version=row.version + 1, **values)
     ).rowcount
-    if not done:
-        raise ConflictError("该答案已被他人修改，请刷新查看最新答案后再改")
+    if not done:  # changed between reading and writing: say by whom, as it now stands
+        raise ConflictError(_changed_by(conn, row.id))
     if point_id is not None and _submitted(conn, round_id, point_id):
         findings.sync_point_findings(conn, actor, round_id, point_id)  # a change after submission
     return row.version + 1
+
+
+_INSERT_OBSERVATION = sa.insert(t.observations)  # values bound at execution (see _round_row_select)
+
+
+def _changed_by(conn: sa.Connection, observation_id: int) -> str:
+    """Why a save based on an older version is refused: who changed the answer, when, and to what (Chinese)."""
+    row = conn.execute(
+        sa.select(
+            t.observations.c.version,
+            t.observations.c.result,
+            t.observations.c.instances,
+            t.observations.c.answered_by,
+            t.observations.c.answered_at,
+            t.users.c.display_name,
+        )
+        .outerjoin(t.users, t.users.c.username == t.observations.c.answered_by)
+        .where(t.observations.c.id == observation_id)
+    ).first()
+    if row is None:
+        return "该答案已被他人删除，请刷新后重试"
+    who = row.answered_by
+    if row.display_name and row.display_name != row.answered_by:
+        who = f"{row.display_name}（{row.answered_by}）"
+    at = row.answered_at.replace(tzinfo=dt.UTC).astimezone(audit.local_zone()).strftime("%m-%d %H:%M")
+    what = Result(row.result).label + (f"，{row.instances}处" if row.instances else "")
+    return f"该答案已被他人修改：{who} 于 {at} 改为“{what}”（第{row.version}版），请刷新查看最新答案后再改"
+
+
+@functools.cache
+def _stored_answer_select(by_point: bool) -> sa.Select:
+    """The stored answer of (``:round_id``, ``:owner``, ``:standard_id``), the owner a point or a unit."""
+    owner = t.observations.c.point_id if by_point else t.observations.c.unit_id
+    return sa.select(
+        t.observations.c.id,
+        t.observations.c.version,
+        t.observations.c.result,
+        t.observations.c.instances,
+        t.observations.c.note,
+    ).where(
+        t.observations.c.round_id == sa.bindparam("round_id"),
+        t.observations.c.standard_id == sa.bindparam("standard_id"),
+        owner == sa.bindparam("owner"),
+    )
 
 
 def _submitted(conn: sa.Connection, round_id: int, point_id: int) -> bool:
@@ -883,6 +989,7 @@ def save_unit_answer(
     expected_version: int | None = None,
 ) -> int:
     require(actor, Action.review_materials)
+    reason = limits.check_text(reason, limits.REASON, "修改原因", RoundError)
     with audit.writing(engine, actor, context=f"材料审核 轮次{round_id} {unit} {standard_code}", reason=reason) as conn:
         info = _round_row(conn, round_id)
         _require_open(info)
@@ -1173,7 +1280,7 @@ def save_answers(
     """
     context = context or f"批量打分 轮次{round_id}"
     with audit.writing(engine, actor, context=context, reason=reason) as conn:
-        info = _round_row(conn, round_id)
+        info = _round_row(conn, round_id, counts=False)
         _require_open(info)
         index, ids = round_index(conn, info.index_id)
         drawn = {
@@ -1188,6 +1295,7 @@ def save_answers(
         versions = []
         for item in items:
             why = item.reason or reason
+            why = limits.check_text(why, limits.REASON, f"点位“{item.point_code}”的修改原因", RoundError)
             conn.execution_options(
                 civeval_context=f"{context} {item.point_code} {item.standard_code}"[:300], civeval_reason=why
             )
@@ -1222,7 +1330,8 @@ def save_answers(
                 )
             except ConflictError as e:
                 raise ConflictError(f"点位“{item.point_code}” 标准“{item.standard_code}”：{e}") from e
-        return versions
+    logs.event("answer_saved", user=actor, action="批量打分", detail=f"轮次{round_id} {len(versions)} 条（{source}）")
+    return versions
 
 
 __all__ += ["AnswerItem", "save_answers"]

@@ -9,10 +9,11 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
-from civeval import auth
+from civeval import auth, limits
 from civeval.models import Actor, Grant, Role, Unit, UnitKind
 from civeval.permissions import Action, require
 from civeval.store import repo
+from civeval.store import schema as t
 from civeval.workbook import Book, Choice, Column, Problems, Writer
 
 USERS_SHEET = "用户"
@@ -134,6 +135,10 @@ def read_users(path: str | Path, *, units: Sequence[Unit], existing_usernames: s
             email = row.text("email") or None
             if email and not _EMAIL.match(email):
                 bad("email", f"邮箱“{email}”格式不正确")
+            for key, text in (("display_name", display), ("phone", row.text("phone")), ("email", email)):
+                header = next(c.header for c in USER_COLUMNS if c.key == key)
+                if message := limits.too_long(text, limits.column_limit(t.users.c[key]) or 0, header):
+                    bad(key, message)
             password = str(row.get("password") or "").strip() or None
             if password:
                 try:

@@ -37,6 +37,11 @@ class Problem:
     col: int | None
     message: str
 
+    def __post_init__(self) -> None:  # a cell of 100,000 characters is quoted by its beginning only
+        object.__setattr__(self, "message", shorten_message(self.message))
+        if self.sheet and len(self.sheet) > MAX_QUOTE:
+            object.__setattr__(self, "sheet", self.sheet[:MAX_QUOTE] + "…")
+
     def __str__(self) -> str:
         parts = [self.file]
         if self.sheet:
@@ -46,6 +51,23 @@ class Problem:
         if self.col is not None:
             parts.append(f"C{self.col}")
         return ":".join(parts) + ": " + self.message
+
+
+MAX_QUOTE = 60  # characters of a cell quoted in a message
+MAX_MESSAGE = 500
+_QUOTED = re.compile(r"“([^”]*)”")
+
+
+def shorten_message(message: str) -> str:
+    """A message with every quoted value cut to its first ``MAX_QUOTE`` characters, and not longer than
+    ``MAX_MESSAGE`` in all."""
+
+    def cut(m: re.Match) -> str:
+        text = m.group(1)
+        return m.group(0) if len(text) <= MAX_QUOTE else f"“{text[:MAX_QUOTE]}…”（共 {len(text)} 个字）"
+
+    message = _QUOTED.sub(cut, message)
+    return message if len(message) <= MAX_MESSAGE else message[:MAX_MESSAGE] + "…"
 
 
 class WorkbookInvalid(Exception):
@@ -300,8 +322,12 @@ class Book:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
                 self.wb = openpyxl.load_workbook(self.path, data_only=True)
-        except (OSError, zipfile.BadZipFile, InvalidFileException, KeyError, ValueError) as e:
-            raise WorkbookInvalid([Problem(problems.file, None, None, None, f"无法打开工作簿：{e}")]) from e
+        except (zipfile.BadZipFile, InvalidFileException, KeyError, ValueError) as e:  # said in Chinese only
+            message = "无法打开工作簿：不是 .xlsx 文件，或文件不完整、已损坏"
+            raise WorkbookInvalid([Problem(problems.file, None, None, None, message)]) from e
+        except OSError as e:
+            reason = "文件不存在" if isinstance(e, FileNotFoundError) else f"无法读取文件（{type(e).__name__}）"
+            raise WorkbookInvalid([Problem(problems.file, None, None, None, f"无法打开工作簿：{reason}")]) from e
         except Exception as e:  # a damaged package: broken XML inside the zip, and the like
             raise WorkbookInvalid(
                 [Problem(problems.file, None, None, None, f"无法打开工作簿：文件已损坏（{type(e).__name__}）")]

@@ -1,8 +1,9 @@
 """Backup, restore and check (civeval.maintenance) on SQLite and PostgreSQL, and through the CLI.
 
 The world: the seeded county, a round with answers, photos (files for SQLite; in the database for PostgreSQL,
-plus one photo kept as a file there too), findings with before and after photos. Everything a backup holds is
-compared row by row, photo byte by photo byte, after it is restored.
+plus one photo kept as a file there too), findings with before and after photos, and two materials documents (the
+same two storages). Everything a backup holds is compared row by row, photo and document byte by byte, after it is
+restored.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import hashlib
 import io
 import json
 import os
+import re
 import shutil
 import sqlite3
 import subprocess
@@ -27,7 +29,7 @@ import pytest
 import sqlalchemy as sa
 from PIL import Image
 
-from civeval import audit, auth, maintenance, photos, rounds
+from civeval import audit, auth, maintenance, materials, photos, rounds
 from civeval.findings import FindingAction
 from civeval.maintenance import MaintenanceError
 from civeval.models import Answer, Quota, Result, RoundKind, RoundStatus, SamplePlan
@@ -64,13 +66,24 @@ def require_pg_tools(engine: sa.Engine) -> None:
 
 @pytest.fixture
 def photo_env(request, tmp_path, monkeypatch):
-    """Photo files of a PostgreSQL database go under tmp_path (not the project's evaluations/); SQLite keeps
-    them beside its file. Each dialect's default store."""
-    monkeypatch.delenv("CIVEVAL_PHOTO_STORAGE", raising=False)
-    monkeypatch.delenv("CIVEVAL_PHOTO_DIR", raising=False)
+    """Photo and document files of a PostgreSQL database go under tmp_path (not the project's evaluations/);
+    SQLite keeps them beside its file. Each dialect's default store."""
+    for name in ("CIVEVAL_PHOTO_STORAGE", "CIVEVAL_PHOTO_DIR", "CIVEVAL_DOCUMENT_DIR"):
+        monkeypatch.delenv(name, raising=False)
     if "db_url" not in request.fixturenames or not request.getfixturevalue("db_url").startswith("sqlite"):
         monkeypatch.setenv("CIVEVAL_PHOTO_DIR", str(tmp_path / "pg-photos"))
+        monkeypatch.setenv("CIVEVAL_DOCUMENT_DIR", str(tmp_path / "pg-documents"))
     return monkeypatch
+
+
+def submit_documents(engine: sa.Engine, *texts: str) -> None:
+    """Materials documents (one-page PDFs) for the seeded index's one requirement (III-4-1, 县文明办)."""
+    index_id = seed.index_id(engine)
+    materials.refresh_breakdown(engine, ADMIN, index_id)
+    with engine.connect() as conn:
+        [req] = materials.task_breakdown(conn, ADMIN, index_id)
+    for text in texts:
+        materials.submit_document(engine, ADMIN, req.id, materials.demo_pdf(text), f"{text}.pdf")
 
 
 @pytest.fixture
@@ -103,10 +116,12 @@ def world(engine, photo_env):
     rounds.add_photo(engine, admin, rid, "P001", "III-1-2", jpeg(3), "广告.jpg")
     rounds.submit_point(engine, admin, rid, "P001")
     rounds.save_answer(engine, admin, rid, "P003", "III-1-2", Answer(result=Result.passed))
+    submit_documents(engine, "work plan")
     if engine.dialect.name == "postgresql":
         photo_env.setenv("CIVEVAL_PHOTO_STORAGE", "file")  # one row of each storage on PostgreSQL
     rounds.save_answer(engine, admin, rid, "P003", "III-2-1", Answer(result=Result.C, note="有乱堆放"))
     rounds.add_photo(engine, admin, rid, "P003", "III-2-1", jpeg(4), "小巷.jpg")
+    submit_documents(engine, "ledger")
     photo_env.delenv("CIVEVAL_PHOTO_STORAGE", raising=False)
     with engine.connect() as conn:
         code = findings.list_findings(conn, admin)[0].code
@@ -129,6 +144,13 @@ def photo_bytes(engine: sa.Engine) -> dict[int, bytes]:
     store = photos.photo_store(engine)
     with engine.connect() as conn:
         ids = conn.execute(sa.select(t.photos.c.id).order_by(t.photos.c.id)).scalars().all()
+        return {i: store.get_bytes(conn, i) for i in ids}
+
+
+def document_bytes(engine: sa.Engine) -> dict[int, bytes]:
+    store = materials.document_store(engine)
+    with engine.connect() as conn:
+        ids = conn.execute(sa.select(t.documents.c.id).order_by(t.documents.c.id)).scalars().all()
         return {i: store.get_bytes(conn, i) for i in ids}
 
 
@@ -170,31 +192,67 @@ def file_photo_paths(engine: sa.Engine) -> list[Path]:
     return [store.path_for(s) for s in shas]
 
 
+def file_document_paths(engine: sa.Engine) -> list[Path]:
+    store = photos.FileStore(materials.document_dir(engine), table=t.documents, suffix=materials.DOCUMENT_SUFFIX)
+    d = t.documents.c
+    with engine.connect() as conn:
+        shas = conn.execute(sa.select(d.sha256).where(d.storage == "file").order_by(d.id)).scalars().all()
+    return [store.path_for(s) for s in shas]
+
+
 # --- round trip ---------------------------------------------------------------------------------------------
 
 
-def test_backup_then_damage_then_restore_gives_back_every_row_and_photo(world, tmp_path):
+def test_backup_then_damage_then_restore_gives_back_every_row_photo_and_document(world, tmp_path):
     engine = world
-    before, before_photos = everything(engine), photo_bytes(engine)
-    assert len(before_photos) == 5 and len(file_photo_paths(engine)) == (5 if engine.dialect.name == "sqlite" else 1)
+    sqlite = engine.dialect.name == "sqlite"
+    before, before_photos, before_documents = everything(engine), photo_bytes(engine), document_bytes(engine)
+    assert len(before_photos) == 5 and len(file_photo_paths(engine)) == (5 if sqlite else 1)
+    assert len(before_documents) == 2 and len(file_document_paths(engine)) == (2 if sqlite else 1)
+    assert set(before_documents.values()) == {materials.demo_pdf("work plan"), materials.demo_pdf("ledger")}
 
     report = maintenance.backup(engine, tmp_path / "b.zip")
     assert report.path == tmp_path / "b.zip" and report.size_bytes == (tmp_path / "b.zip").stat().st_size
     assert report.tables == {**counts(before), "login_sessions": 0}
     assert report.photo_rows == 5 and report.photo_files == len(file_photo_paths(engine))
     assert report.revision == maintenance.head_revision() and not report.missing_photos
+    documents = report.uploads["documents"]
+    pdf_bytes = sum(len(d) for d in before_documents.values())
+    assert (documents.rows, documents.bytes, documents.files, documents.in_database, documents.missing) == (
+        2,
+        pdf_bytes,
+        2 if sqlite else 1,
+        0 if sqlite else 1,
+        (),
+    )
     assert report.lines()[0].startswith(f"已备份到 {tmp_path / 'b.zip'}（")
+    assert report.lines()[3] == (
+        "材料文件：2 个，共 1.1 KB（文件 2 个随备份保存）"
+        if sqlite
+        else "材料文件：2 个，共 1.1 KB（文件 1 个随备份保存，1 个存于数据库中）"
+    )
+    manifest = maintenance.verify_archive(tmp_path / "b.zip")
+    in_archive = sorted(n for n in manifest["members"] if n.startswith("documents/"))
+    root = materials.document_dir(engine)
+    assert in_archive == sorted(f"documents/{p.relative_to(root).as_posix()}" for p in file_document_paths(engine))
+    assert all(n.endswith(".bin") for n in in_archive)
+    assert manifest["documents"]["files"] == len(in_archive)
+    assert manifest["documents"]["file_bytes"] == sum(manifest["members"][n]["size"] for n in in_archive)
     with pytest.raises(MaintenanceError, match=r"备份文件已存在.*--force"):
         maintenance.backup(engine, tmp_path / "b.zip")
 
-    # destroy: a row added, a photo file lost, another overwritten, bytes in the database mangled
+    # destroy: a row added, a photo file lost, another overwritten, bytes in the database mangled, a document
+    # file lost
     with audit.writing(engine, ADMIN) as conn:
         conn.execute(sa.insert(t.units).values(code="X99", name="恢复前新增的单位", kind="department"))
         conn.execute(sa.update(t.photos).where(t.photos.c.storage == "db").values(data=b"broken"))
+        conn.execute(sa.update(t.documents).where(t.documents.c.storage == "db").values(data=b"broken"))
     paths = file_photo_paths(engine)
     paths[0].unlink()
     if len(paths) > 1:
         paths[1].write_bytes(b"not a photo")
+    document_paths = file_document_paths(engine)
+    document_paths[0].unlink()
     damaged = everything(engine)
 
     with pytest.raises(MaintenanceError, match=r"目标数据库已有数据.*--force.*数据库未作任何改动"):
@@ -207,8 +265,16 @@ def test_backup_then_damage_then_restore_gives_back_every_row_and_photo(world, t
     assert done.photo_files_written == min(2, len(paths)) and done.photo_files_present == len(paths) - min(
         2, len(paths)
     )
+    restored_documents = done.uploads["documents"]
+    assert (restored_documents.rows, restored_documents.files_written, restored_documents.files_present) == (
+        2,
+        1,
+        len(document_paths) - 1,
+    )
+    assert restored_documents.root == materials.document_dir(engine)
     assert without_restore_record(everything(engine), before) == before
     assert photo_bytes(engine) == before_photos
+    assert document_bytes(engine) == before_documents and document_paths[0].read_bytes() in before_documents.values()
     with engine.connect() as conn:
         last = conn.execute(sa.select(t.audit_log).order_by(t.audit_log.c.id.desc()).limit(1)).one()
     assert last.actor == ADMIN.username and last.context.startswith("从备份恢复 b.zip（备份时间 ")
@@ -219,7 +285,7 @@ def test_backup_then_damage_then_restore_gives_back_every_row_and_photo(world, t
 
 def test_restore_into_an_empty_database(world, db_url, request, tmp_path):
     engine = world
-    before, before_photos = everything(engine), photo_bytes(engine)
+    before, before_photos, before_documents = everything(engine), photo_bytes(engine), document_bytes(engine)
     maintenance.backup(engine, tmp_path / "b.zip")
     other = fresh_url(db_url, request, tmp_path)
     done = maintenance.restore(other, tmp_path / "b.zip")  # empty: no --force needed
@@ -228,9 +294,10 @@ def test_restore_into_an_empty_database(world, db_url, request, tmp_path):
     target = open_engine(other)
     try:
         assert without_restore_record(everything(target), before) == before
-        assert photo_bytes(target) == before_photos
-        if engine.dialect.name == "sqlite":  # the photos travel with the database file
+        assert photo_bytes(target) == before_photos and document_bytes(target) == before_documents
+        if engine.dialect.name == "sqlite":  # the photos and documents travel with the database file
             assert {p.parent.parent.parent for p in file_photo_paths(target)} == {tmp_path / "other" / "photos"}
+            assert {p.parent.parent.parent for p in file_document_paths(target)} == {tmp_path / "other" / "documents"}
         assert maintenance.check(target).ok
     finally:
         target.dispose()
@@ -454,8 +521,9 @@ CORRUPTIONS = {
 
 @pytest.fixture
 def sqlite_world(tmp_path, monkeypatch):
-    monkeypatch.delenv("CIVEVAL_PHOTO_STORAGE", raising=False)
-    monkeypatch.delenv("CIVEVAL_PHOTO_DIR", raising=False)
+    """A seeded SQLite database with one photo and one document, both files beside it."""
+    for name in ("CIVEVAL_PHOTO_STORAGE", "CIVEVAL_PHOTO_DIR", "CIVEVAL_DOCUMENT_DIR"):
+        monkeypatch.delenv(name, raising=False)
     engine = open_engine(f"sqlite:///{tmp_path / 'db' / 'civeval.db'}")
     seed.seed(engine)
     rid = rounds.create_round(
@@ -465,6 +533,7 @@ def sqlite_world(tmp_path, monkeypatch):
     rounds.set_status(engine, ADMIN, rid, RoundStatus.in_progress)
     rounds.save_answer(engine, ADMIN, rid, "P001", "III-1-2", Answer(result=Result.failed, note="破损"))
     rounds.add_photo(engine, ADMIN, rid, "P001", "III-1-2", jpeg(9), "a.jpg")
+    submit_documents(engine, "plan")
     yield engine
     engine.dispose()
 
@@ -473,7 +542,7 @@ def sqlite_world(tmp_path, monkeypatch):
 def test_a_damaged_archive_is_refused_and_the_database_is_untouched(sqlite_world, tmp_path, kind):
     engine = sqlite_world
     good = maintenance.backup(engine, tmp_path / "good.zip").path
-    before, before_photos = everything(engine), photo_bytes(engine)
+    before, before_photos, before_documents = everything(engine), photo_bytes(engine), document_bytes(engine)
     files = sorted(p for p in (tmp_path / "db").rglob("*") if p.is_file() and "-" not in p.name)
     damage, message = CORRUPTIONS[kind]
     bad = tmp_path / "bad.zip"
@@ -482,27 +551,57 @@ def test_a_damaged_archive_is_refused_and_the_database_is_untouched(sqlite_world
         maintenance.restore(engine, bad, force=True)
     assert "数据库未作任何改动" in str(refused.value) and "\n" not in str(refused.value)
     assert everything(engine) == before and photo_bytes(engine) == before_photos
+    assert document_bytes(engine) == before_documents
     assert sorted(p for p in (tmp_path / "db").rglob("*") if p.is_file() and "-" not in p.name) == files
     assert not list((tmp_path / "db").glob(".*.tmp"))
 
 
-def test_an_archive_whose_photo_name_and_content_differ_is_refused(sqlite_world, tmp_path):
+@pytest.mark.parametrize("folder", ["photos/", "documents/"])
+def test_an_archive_whose_file_name_and_content_differ_is_refused(sqlite_world, tmp_path, folder):
     good = maintenance.backup(sqlite_world, tmp_path / "good.zip").path
 
     def swap(name, data):
-        if name.startswith("photos/"):
+        if name.startswith(folder):
             return jpeg(77)
-        if name == "manifest.json":  # a consistent manifest: only the photo's name gives it away
+        if name == "manifest.json":  # a consistent manifest: only the file's name gives it away
             manifest = json.loads(data)
             for member, meta in manifest["members"].items():
-                if member.startswith("photos/"):
+                if member.startswith(folder):
                     meta.update(sha256=hashlib.sha256(jpeg(77)).hexdigest(), size=len(jpeg(77)))
             return json.dumps(manifest).encode()
         return data
 
     _rewrite(good, tmp_path / "bad.zip", swap)
-    with pytest.raises(MaintenanceError, match=r"校验值与文件名不符"):
+    with pytest.raises(MaintenanceError, match=rf"{folder}.* 的校验值与文件名不符"):
         maintenance.verify_archive(tmp_path / "bad.zip")
+
+    # a file under another kind's name (suffix or folder), or a name with a path in it, is not ours
+    with zipfile.ZipFile(good) as zf:
+        [member] = [n for n in zf.namelist() if n.startswith(folder)]
+    sha = member.rsplit("/", 1)[1].split(".")[0]
+    other = {"photos/": ".bin", "documents/": ".jpg"}[folder]
+    for renamed in (
+        member.rsplit(".", 1)[0] + other,
+        ("documents/" if folder == "photos/" else "photos/") + member.split("/", 1)[1],
+        f"{folder}{sha[:2]}/../{sha[2:4]}/{member.rsplit('/', 1)[1]}",
+        f"{folder}{sha[2:4]}/{sha[:2]}/{member.rsplit('/', 1)[1]}",
+    ):
+
+        def rename(info: zipfile.ZipInfo, data: bytes, renamed=renamed) -> tuple[str, bytes]:
+            if info.filename == member:
+                return renamed, data
+            if info.filename == "manifest.json":
+                manifest = json.loads(data)
+                manifest["members"][renamed] = manifest["members"].pop(member)
+                return info.filename, json.dumps(manifest).encode()
+            return info.filename, data
+
+        with zipfile.ZipFile(good) as zin, zipfile.ZipFile(tmp_path / "renamed.zip", "w") as zout:
+            for info in zin.infolist():
+                name, data = rename(info, zin.read(info.filename))
+                zout.writestr(name, data)
+        with pytest.raises(MaintenanceError, match=rf"含有不应有的成员：{re.escape(renamed)}$"):
+            maintenance.verify_archive(tmp_path / "renamed.zip")
 
     with zipfile.ZipFile(good) as zin, zipfile.ZipFile(tmp_path / "evil.zip", "w") as zout:
         for info in zin.infolist():
@@ -510,6 +609,39 @@ def test_an_archive_whose_photo_name_and_content_differ_is_refused(sqlite_world,
         zout.writestr("../../etc/cron.d/evil", "* * * * * root true\n")
     with pytest.raises(MaintenanceError, match=r"清单之外的成员：\.\./\.\./etc/cron\.d/evil"):
         maintenance.verify_archive(tmp_path / "evil.zip")
+
+
+def test_an_archive_made_before_documents_were_backed_up_still_restores(sqlite_world, tmp_path):
+    """Such an archive has no documents/ members and no "documents" entry in its manifest."""
+    engine = sqlite_world
+    with audit.writing(engine, ADMIN) as conn:  # as the database was before documents could be uploaded
+        conn.execute(sa.delete(t.material_submissions))
+        conn.execute(sa.delete(t.documents))
+    before, before_photos = everything(engine), photo_bytes(engine)
+    new = maintenance.backup(engine, tmp_path / "new.zip").path
+
+    def old_manifest(name, data):
+        if name != "manifest.json":
+            return data
+        manifest = json.loads(data)
+        del manifest["documents"]
+        return json.dumps(manifest).encode()
+
+    _rewrite(new, tmp_path / "old.zip", old_manifest)
+    with zipfile.ZipFile(tmp_path / "old.zip") as zf:
+        assert not [n for n in zf.namelist() if not n.startswith(("photos/", "database", "manifest"))]
+    target = tmp_path / "restored" / "civeval.db"
+    done = maintenance.restore(f"sqlite:///{target}", tmp_path / "old.zip")
+    assert done.uploads["documents"].rows == 0 and done.photo_files_written == 1
+    assert not any(line.startswith("材料文件") for line in done.lines())
+    restored = maintenance.connect(f"sqlite:///{target}")
+    try:
+        assert without_restore_record(everything(restored), before) == before
+        assert photo_bytes(restored) == before_photos
+        report = maintenance.check(restored)
+        assert report.ok and report.by_name("documents").message == "尚无材料文件", report.lines()
+    finally:
+        restored.dispose()
 
 
 @pytest.mark.postgres
@@ -538,19 +670,34 @@ def test_on_postgresql_a_damaged_or_foreign_archive_is_refused_and_nothing_chang
 
 def test_check_passes_on_a_good_database(world):
     report = maintenance.check(world, verify_photos=True)
-    assert [c.name for c in report.checks] == ["integrity", "revision", "audit_triggers", "photos", "orphans"]
+    assert [c.name for c in report.checks] == [
+        "integrity",
+        "revision",
+        "audit_triggers",
+        "photos",
+        "orphans",
+        "documents",
+        "document_orphans",
+    ]
     assert report.ok and all(c.status == "ok" for c in report.checks), report.lines()
     assert "5 张照片都在" in report.by_name("photos").message
-    assert report.lines()[-1] == "检查完毕：5 项通过"
+    documents = report.by_name("documents").message
+    assert documents.startswith("2 个材料文件都在：文件 ") and documents.endswith("；内容已逐一核对校验值")
+    assert report.lines()[-1] == "检查完毕：7 项通过"
 
 
-def test_check_reports_missing_and_damaged_photos_and_orphaned_files(world):
+def test_check_reports_missing_and_damaged_photos_and_documents_and_orphaned_files(world):
     engine = world
     [lost, *_] = file_photo_paths(engine)
     orphan = lost.parent.parent.parent / "ee" / "ff" / ("eeff" + "0" * 60 + ".jpg")
     orphan.parent.mkdir(parents=True)
     shutil.copy(lost, orphan)
     lost.unlink()
+    [lost_document, *_] = file_document_paths(engine)
+    stray_document = lost_document.parent.parent.parent / "aa" / "bb" / ("aabb" + "1" * 60 + ".bin")
+    stray_document.parent.mkdir(parents=True)
+    stray_document.write_bytes(b"left over")
+    lost_document.unlink()
     if engine.dialect.name == "postgresql":
         with audit.writing(engine, ADMIN) as conn:
             conn.execute(
@@ -568,8 +715,15 @@ def test_check_reports_missing_and_damaged_photos_and_orphaned_files(world):
         assert "在数据库中的内容大小不符（5 字节" in photos_check.message
     orphans = report.by_name("orphans")
     assert orphans.status == "warning" and "1 个文件" in orphans.message and orphan.name in orphans.message
+    documents = report.by_name("documents")
+    assert documents.status == "failed" and documents.message.startswith("1 个材料文件有问题：#")
+    assert f"的文件缺失（{lost_document}）" in documents.message
+    stray = report.by_name("document_orphans")
+    assert stray.status == "warning" and "1 个文件（0.0 KB）不属于任何材料文件记录" in stray.message
+    assert stray_document.name in stray.message and orphan.name not in stray.message
     assert report.by_name("integrity").status == report.by_name("revision").status == "ok"
-    assert report.lines()[-1] == "检查完毕：3 项通过，1 项警告，1 项失败"
+    assert "[失败] 材料文件：1 个材料文件有问题" in "\n".join(report.lines())
+    assert report.lines()[-1] == "检查完毕：3 项通过，2 项警告，2 项失败"
 
 
 def test_check_reports_an_out_of_date_migration(engine, photo_env):
@@ -681,12 +835,12 @@ def test_cli_backup_check_restore_round_trip(sqlite_world, tmp_path, monkeypatch
     out = cli("backup", str(archive), db=db)
     assert out.returncode == 0, out.stderr
     assert out.stdout.startswith(f"已备份到 {archive}（") and "照片：1 张" in out.stdout
-    assert "文件 1 个随备份保存" in out.stdout
+    assert "文件 1 个随备份保存" in out.stdout and "材料文件：1 个，共 " in out.stdout
     again = cli("backup", str(archive), db=db)
     assert again.returncode == 1 and again.stderr.strip() == f"错误：备份文件已存在：{archive}（确需覆盖请加 --force）"
 
     ok = cli("check", db=db)
-    assert ok.returncode == 0 and ok.stdout.splitlines()[-1] == "检查完毕：5 项通过", ok.stdout
+    assert ok.returncode == 0 and ok.stdout.splitlines()[-1] == "检查完毕：7 项通过", ok.stdout
     [photo] = file_photo_paths(engine)
     photo.unlink()
     bad = cli("check", db=db)

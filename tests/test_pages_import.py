@@ -179,7 +179,7 @@ def test_refusals_are_messages_not_exceptions(seeded):
         "单位.csv: 不支持的文件类型“.csv”，单位名录请使用 .xlsx 文件"
     ]
     assert imports.check_upload(seeded, ADMIN, Kind.points, "空.xlsx", b"").lines == [
-        "空.xlsx: 无法打开工作簿：File is not a zip file"
+        "空.xlsx: 无法打开工作簿：不是 .xlsx 文件，或文件不完整、已损坏"
     ]
     damaged = io.BytesIO()
     with zipfile.ZipFile(io.BytesIO(units_book(GOOD_UNITS))) as src, zipfile.ZipFile(damaged, "w") as dst:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import threading
 from pathlib import Path
 
 import sqlalchemy as sa
@@ -11,7 +12,7 @@ from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 
-from civeval import audit
+from civeval import audit, limits
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 EVALUATIONS_DIR = Path(os.environ.get("CIVEVAL_HOME", PROJECT_ROOT / "evaluations"))
@@ -51,10 +52,14 @@ def create_engine(url: str | None = None) -> sa.Engine:
             cur.execute("PRAGMA synchronous=NORMAL")
             cur.close()
 
+        # One writer at a time in SQLite: this process's threads queue here (see civeval.audit.write_lock).
+        engine.civeval_write_lock = threading.RLock()
         audit.install(engine)
+        limits.install(engine)  # SQLite refuses too long text as PostgreSQL does
         return engine
     engine = sa.create_engine(url, pool_pre_ping=True)
     audit.install(engine)
+    limits.install(engine)
     return engine
 
 

@@ -1,11 +1,14 @@
-"""Shared pieces of the pages: the database engine, the index picker, empty-state messages, page style."""
+"""Shared pieces of the pages: the database engine, the index picker, empty-state messages, page style, and
+how an error is shown (``failure``)."""
 
 from __future__ import annotations
+
+import re
 
 import sqlalchemy as sa
 import streamlit as st
 
-from civeval import permissions
+from civeval import logs, permissions
 from civeval.models import Actor
 from civeval.store import default_url, open_engine, repo
 
@@ -126,3 +129,36 @@ def forget_widgets(prefix: str) -> None:
     """Drop the state of widgets whose key starts with ``prefix`` (a form then shows its new defaults)."""
     for k in [k for k in st.session_state if str(k).startswith(prefix)]:
         del st.session_state[k]
+
+
+# --- errors ----------------------------------------------------------------------------------------------
+
+_CHINESE = re.compile(r"[\u4e00-\u9fff]")
+
+
+def is_refusal(exc: BaseException) -> bool:
+    """Whether ``exc`` is one of civeval's own refusals (PermissionDenied, StoreError, RoundError …): raised by
+    civeval with a Chinese message meant for the user, as opposed to an unexpected error."""
+    return type(exc).__module__.startswith("civeval.") and bool(_CHINESE.search(str(exc)))
+
+
+def unexpected_message(error_id: str, what: str = "") -> str:
+    """What the user reads about an unexpected error: no type, no traceback, the id to quote."""
+    return f"出错了：{what}时发生意外错误，请稍后重试；如仍出错，请联系管理员（编号 {error_id}，详情已记入日志）"
+
+
+def failure(exc: BaseException, what: str = "") -> str | None:
+    """Show ``exc`` to the user in Chinese, never a traceback, and log it.
+
+    A civeval refusal is shown by its own message ("保存未成功：…") and logged as refused; anything else as
+    "出错了：…（编号 XXXXXXXX，详情已记入日志）", logged with its traceback under that id, which is returned.
+    ``what`` names what was being done ("保存", "打开“问题清单”页面").
+    """
+    actor = st.session_state.get(ACTOR_KEY)
+    if is_refusal(exc):
+        logs.event("refused", user=actor, action=what, outcome="refused", detail=str(exc))
+        st.error(f"{what}未成功：{exc}" if what else str(exc), icon=":material/block:")
+        return None
+    error_id = logs.failure(exc, user=actor, action=what)
+    st.error(unexpected_message(error_id, what), icon=":material/error:")
+    return error_id

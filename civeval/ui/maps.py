@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 from collections.abc import Sequence
 
 import pydeck as pdk
@@ -31,6 +32,9 @@ def offline_map(points: Sequence[Point], types: Sequence[str]) -> None:
         st.caption("点位类型较多，颜色会重复；可用上方「点位类型」筛选只看几类。")
 
 
+TILE_TOOLTIP_FIELDS = ("name", "point_type", "street", "custodian_unit")
+
+
 def tile_map(points: Sequence[Point], types: Sequence[str], tile_url: str) -> None:
     """The same points over the intranet tile server named by CIVEVAL_TILE_URL (in an expander, drawn when open)."""
     placed = lookup.located(points)
@@ -42,6 +46,8 @@ def tile_map(points: Sequence[Point], types: Sequence[str], tile_url: str) -> No
         colours = mapping.type_colours(types)
         frame = mapping.map_frame(placed)
         frame["colour"] = [mapping.hex_to_rgb(colours.get(t, mapping.PALETTE[0])) for t in frame["point_type"]]
+        for column in TILE_TOOLTIP_FIELDS:  # deck.gl puts the tooltip's fields into HTML: names are text
+            frame[column] = frame[column].map(lambda v: html.escape(str(v)))
         layer = pdk.Layer(
             "ScatterplotLayer",
             frame,
