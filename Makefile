@@ -40,5 +40,10 @@ test: dev-venv system-deps
 system-deps:
 	@bash scripts/install-test-deps
 
+## make bench: the benchmarks of issue 7 on the generated city (built once, cached in benchmarks/cache/), on SQLite and
+## a throwaway PostgreSQL 15; prints one table and writes it to benchmarks/RESULTS.md (see benchmarks/README.md)
+bench: dev-venv system-deps
+	$(BIN)/python -m benchmarks.run
+
 lint: dev-venv
 	$(BIN)/ruff check . && $(BIN)/ruff format --check .

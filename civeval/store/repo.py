@@ -152,7 +152,9 @@ def save_points(conn: sa.Connection, points: Iterable[Point]) -> tuple[int, int]
     """Insert new points and update existing ones (matched by code). Returns (added, updated)."""
     units = _unit_ids(conn)
     types = point_type_ids(conn)
-    existing = {code: pid for pid, code in conn.execute(sa.select(t.points.c.id, t.points.c.code))}
+    # The stored values too: a point whose values did not change is counted as updated but not written again, so
+    # importing the register the office exported (and edited here and there) rewrites only what changed.
+    existing = {r.code: r for r in conn.execute(sa.select(t.points))}
     added = updated = 0
     inserts = []
     for p in points:
@@ -175,11 +177,13 @@ def save_points(conn: sa.Connection, points: Iterable[Point]) -> tuple[int, int]
             active=p.active,
         )
         if p.code in existing:
-            conn.execute(sa.update(t.points).where(t.points.c.id == existing[p.code]).values(**values))
+            row = existing[p.code]  # None: added earlier in this batch (a repeated code), as before a no-op
+            if row is not None and any(getattr(row, k) != v for k, v in values.items()):
+                conn.execute(sa.update(t.points).where(t.points.c.id == row.id).values(**values))
             updated += 1
         else:
             inserts.append(dict(code=p.code, **values))
-            existing[p.code] = -1
+            existing[p.code] = None
             added += 1
     if inserts:
         conn.execute(sa.insert(t.points), inserts)
@@ -263,6 +267,10 @@ def find_index(conn: sa.Connection, name: str, version: str) -> int | None:
     ).scalar_one_or_none()
 
 
+# Inserts of one row each, values bound at execution: a statement built per row cost more than the row (issue 7).
+_INSERT = {table: sa.insert(table) for table in (t.categories, t.indicators, t.items, t.standards)}
+
+
 def save_index(conn: sa.Connection, index: EvaluationIndex, *, replace: bool = False) -> int:
     """Store a whole, already validated index. Point types it names are added to the register.
 
@@ -301,25 +309,25 @@ def save_index(conn: sa.Connection, index: EvaluationIndex, *, replace: bool = F
     std_rows, type_rows, unit_rows = [], [], []
     for ci, cat in enumerate(index.categories):
         cat_id = conn.execute(
-            sa.insert(t.categories).values(index_id=index_id, code=cat.code, name=cat.name, position=ci)
+            _INSERT[t.categories], dict(index_id=index_id, code=cat.code, name=cat.name, position=ci)
         ).inserted_primary_key[0]
         indicator_ids = {}
         for ii, ind in enumerate(cat.indicators):
             indicator_ids[ind.code] = conn.execute(
-                sa.insert(t.indicators).values(
-                    index_id=index_id, category_id=cat_id, code=ind.code, name=ind.name, position=ii
-                )
+                _INSERT[t.indicators],
+                dict(index_id=index_id, category_id=cat_id, code=ind.code, name=ind.name, position=ii),
             ).inserted_primary_key[0]
         for ii, item in enumerate(cat.items):
             item_id = conn.execute(
-                sa.insert(t.items).values(
+                _INSERT[t.items],
+                dict(
                     index_id=index_id,
                     category_id=cat_id,
                     indicator_id=indicator_ids.get(item.indicator),
                     code=item.code,
                     name=item.name,
                     position=ii,
-                )
+                ),
             ).inserted_primary_key[0]
             for si, s in enumerate(item.standards):
                 std_rows.append(
@@ -345,7 +353,7 @@ def save_index(conn: sa.Connection, index: EvaluationIndex, *, replace: bool = F
                     )
                 )
     for s, row in std_rows:
-        sid = conn.execute(sa.insert(t.standards).values(**row)).inserted_primary_key[0]
+        sid = conn.execute(_INSERT[t.standards], row).inserted_primary_key[0]
         type_rows += [dict(standard_id=sid, point_type_id=types[p], position=i) for i, p in enumerate(s.point_types)]
         if s.lead_unit:
             unit_rows.append(dict(standard_id=sid, unit_id=units[s.lead_unit], role="lead", position=0))
