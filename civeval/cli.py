@@ -171,6 +171,11 @@ def cmd_demo(args: argparse.Namespace) -> None:
             f"社区/村 {added['communities']} 个，单位共 {added['units']} 个，点位 {added['points']} 个，"
             f"测评标准 {added['standards']} 条，模拟测评 {added['rounds']} 轮（3 轮已结束，1 轮进行中）"
         )
+        if added.get("survey_responses"):
+            print(
+                f"问卷调查：从问卷星格式的演示表格导入答卷 {added['survey_responses']} 份"
+                "（查看：survey rates --questionnaire 1 --by street）"
+            )
     if logins := demo.demo_logins(engine):
         print("演示账户（仅供演示，切勿用于真实数据）：")
         for username, password, role in logins:
@@ -435,6 +440,29 @@ def cmd_findings_redblack(args: argparse.Namespace) -> None:
         print(f"已写出 {args.out}")
 
 
+def cmd_materials_breakdown(args: argparse.Namespace) -> None:
+    from civeval import materials
+    from civeval.permissions import PermissionDenied
+
+    engine = _engine(args)
+    if args.index:
+        index_id = _find_index_id(engine, args.index)
+    else:
+        with engine.connect() as conn:
+            infos = repo.list_indexes(conn)
+        if not infos:
+            raise CliError("还没有测评体系，请先导入（criteria import）")
+        index_id = max(i.id for i in infos)
+    try:
+        added = materials.refresh_breakdown(engine, CLI_ACTOR, index_id, due_date=args.due)
+        with engine.connect() as conn:
+            n = materials.write_task_breakdown(conn, CLI_ACTOR, index_id, Path(args.out), unit=args.unit)
+    except (materials.MaterialsError, PermissionDenied) as e:
+        raise CliError(str(e)) from None
+    scope = args.unit or "全部单位"
+    print(f"已写出材料任务分解清单 {args.out}：{scope}，任务 {n} 项" + (f"（本次新生成 {added} 项）" if added else ""))
+
+
 def cmd_metrics(args: argparse.Namespace) -> None:
     import json
 
@@ -448,6 +476,151 @@ def cmd_metrics(args: argparse.Namespace) -> None:
         print(json.dumps(report, ensure_ascii=False, indent=2))
     else:
         print("\n".join(metrics.report_lines(report)))
+
+
+# --- report: the bulletin (测评通报) of a round as an Excel workbook ------------------------------------------------
+
+
+def cmd_report(args: argparse.Namespace) -> None:
+    from civeval import bulletin, dashboard, rounds
+    from civeval.permissions import PermissionDenied
+
+    engine = _engine(args)
+    round_id = _find_round_id(engine, args.round)
+    try:
+        done = bulletin.write_bulletin(engine, CLI_ACTOR, round_id, Path(args.out), as_of=args.as_of or _today())
+    except (bulletin.BulletinError, rounds.RoundError, dashboard.DashboardError, PermissionDenied) as e:
+        raise CliError(str(e)) from None
+    size = f"{done.size / 1024:.0f} KB" if done.size is not None else "—"
+    print(
+        f"已写出测评通报 {args.out}：{done.round_name}，整改情况统计截至 {done.as_of.isoformat()}；"
+        f"工作表 {len(done.sheets)} 个（{'、'.join(done.sheet_names)}），问题 {done.findings} 件，{size}"
+    )
+
+
+def _add_report_parser(sub, common: argparse.ArgumentParser) -> None:
+    p = sub.add_parser(
+        "report",
+        parents=[common],
+        help="写出一个测评轮次的测评通报（Excel：封面和指标口径、排名、失分、趋势、问题清单、整改台账、各街道）",
+    )
+    p.add_argument("--round", metavar="R", required=True, help="测评轮次编号或名称")
+    p.add_argument("--out", metavar="FILE.xlsx", required=True, help="输出文件")
+    p.add_argument("--as-of", metavar="DATE", type=_date, default=None, help="整改情况统计截至日期（默认今天）")
+    p.set_defaults(func=cmd_report)
+
+
+# --- survey: import answers, rates (问卷调查) ------------------------------------------------------------------
+
+
+def cmd_survey_import(args: argparse.Namespace) -> None:
+    from civeval import survey
+    from civeval.workbook import WorkbookInvalid
+
+    engine = _engine(args)
+    try:
+        with engine.connect() as conn:
+            qid = survey.find_questionnaire(conn, args.questionnaire)
+        path = Path(args.file)
+        done = survey.import_answers(engine, CLI_ACTOR, qid, path.name, path.read_bytes())
+    except survey.SurveyError as e:
+        raise CliError(str(e)) from None
+    except WorkbookInvalid as e:
+        for p in e.problems:
+            print(p)
+        print("未导入任何内容。", file=sys.stderr)
+        raise SystemExit(1) from None
+    options = survey.field_options(_questionnaire(engine, qid))
+    print("列对应：")
+    for header, field in done.mapping.items():
+        if field:
+            print(f"  {header} → {options.get(field, field)}")
+    for w in done.warnings:
+        print(f"注意：{w}")
+    print(f"{done.summary}（文件 {path.name}，列对应已保存到问卷）")
+
+
+def _questionnaire(engine: sa.Engine, qid: int):
+    from civeval import survey
+
+    with engine.connect() as conn:
+        return survey.get_questionnaire(conn, CLI_ACTOR, qid)
+
+
+def cmd_survey_rates(args: argparse.Namespace) -> None:
+    import json
+
+    from civeval import survey
+
+    engine = _engine(args)
+    try:
+        with engine.connect() as conn:
+            qid = survey.find_questionnaire(conn, args.questionnaire)
+            report = survey.report(conn, CLI_ACTOR, qid, by=args.by)
+    except survey.SurveyError as e:
+        raise CliError(str(e)) from None
+    if args.json:
+        print(json.dumps(report, ensure_ascii=False, indent=2))
+        return
+    pct, score = survey.percent, survey.score_text
+
+    def line(g: dict) -> str:
+        quota = "未设人口" if g["quota"] is None else f"配额 {g['quota']}，覆盖率 {pct(g['coverage'])}"
+        return (
+            f"{g['name']}\t有效 {g['valid']} 份（无效 {g['invalid']}）\t知晓率 {pct(g['awareness_rate'])}\t"
+            f"支持率 {pct(g['support_rate'])}\t参与率 {pct(g['participation_rate'])}\t满意度 {score(g['satisfaction'])}"
+            f"\t{quota}"
+        )
+
+    print(f"问卷：{report['questionnaire']['name']}")
+    print(line(report["overall"]))
+    for g in report.get("groups", []):
+        print(line(g))
+
+
+# --- suggestions: the ledger and its rates (意见建议) ----------------------------------------------------------
+
+
+def cmd_suggestions_list(args: argparse.Namespace) -> None:
+    from civeval import audit, suggestions
+
+    statuses = []
+    for text in args.status or []:
+        status = suggestions.SuggestionStatus.parse(text)
+        if status is None:
+            raise CliError(f"状态“{text}”无效，可选：{'、'.join(suggestions.SuggestionStatus.labels())}")
+        statuses.append(status)
+    with _engine(args).connect() as conn:
+        found = suggestions.list_suggestions(conn, CLI_ACTOR, statuses=statuses)
+    if not found:
+        print("没有符合条件的意见建议。")
+        return
+    for s in found:
+        text = s.content if len(s.content) <= 40 else s.content[:39] + "…"
+        fields = [
+            s.code,
+            s.stage(),
+            s.channel.label,
+            audit.local_date(s.received_at).isoformat(),
+            s.street or "—",
+            s.category,
+            f"{s.finding_code}（{s.finding_unit}）" if s.finding_code else "—",
+            text.replace("\n", " "),
+        ]
+        print("\t".join(fields))
+
+
+def cmd_suggestions_metrics(args: argparse.Namespace) -> None:
+    import json
+
+    from civeval import suggestions
+
+    with _engine(args).connect() as conn:
+        report = suggestions.report(conn, CLI_ACTOR, args.as_of or _today())
+    if args.json:
+        print(json.dumps(report, ensure_ascii=False, indent=2))
+    else:
+        print("\n".join(suggestions.report_lines(report)))
 
 
 # --- backup, restore, check ---------------------------------------------------------------------------------
@@ -620,6 +793,19 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", metavar="FILE.xlsx", default=None, help="同时写出 Excel（A4，写明规则和口径）")
     p.set_defaults(func=cmd_findings_redblack)
 
+    mat = sub.add_parser("materials", parents=[common], help="材料审核：任务分解清单")
+    msub = mat.add_subparsers(dest="action", required=True, metavar="ACTION")
+    p = msub.add_parser(
+        "breakdown",
+        parents=[common],
+        help="生成（补充）材料任务分解清单并写出 Excel（A4 横向；全部单位时另每个单位一个工作表）",
+    )
+    p.add_argument("--out", metavar="FILE.xlsx", required=True, help="输出文件")
+    p.add_argument("--unit", metavar="U", default=None, help="只写出此责任单位的任务")
+    p.add_argument("--index", metavar="I", default=None, help="测评体系编号、名称或 名称:版本（默认最新导入的）")
+    p.add_argument("--due", metavar="DATE", type=_date, default=None, help="新生成任务的完成时限（已有任务不变）")
+    p.set_defaults(func=cmd_materials_breakdown)
+
     p = sub.add_parser(
         "metrics", parents=[common], help="一个测评轮次的得分率和整改指标（总体、各街道、各单位），可输出 JSON"
     )
@@ -627,6 +813,37 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--as-of", metavar="DATE", type=_date, default=None, help="整改指标统计截至日期（默认今天）")
     p.add_argument("--json", action="store_true", help="输出 JSON（键名见 README“metrics --json”）")
     p.set_defaults(func=cmd_metrics)
+    _add_report_parser(sub, common)
+
+    srv = sub.add_parser("survey", parents=[common], help="问卷调查：导入答卷、知晓率等比率和配额覆盖率")
+    ssub = srv.add_subparsers(dest="action", required=True, metavar="ACTION")
+    p = ssub.add_parser(
+        "import", parents=[common], help="导入问卷平台导出的答卷（.xlsx 或 .csv，每行一份）；有任何问题则一份也不导入"
+    )
+    p.add_argument("--questionnaire", metavar="Q", required=True, help="问卷编号或名称")
+    p.add_argument("file", metavar="FILE", help="答卷文件 .xlsx 或 .csv（UTF-8 或 GBK）")
+    p.set_defaults(func=cmd_survey_import)
+    p = ssub.add_parser("rates", parents=[common], help="知晓率、支持率、参与率、满意度和配额覆盖率")
+    p.add_argument("--questionnaire", metavar="Q", required=True, help="问卷编号或名称")
+    p.add_argument(
+        "--by", choices=["street", "community", "unit"], default=None, help="分组：街道（镇）、社区（村）或单位"
+    )
+    p.add_argument("--json", action="store_true", help="输出 JSON（比率为 0..1 的小数，满意度为 0–100 的分数）")
+    p.set_defaults(func=cmd_survey_rates)
+
+    sug = sub.add_parser("suggestions", parents=[common], help="群众意见建议：台账、办结率和答复率")
+    gsub = sug.add_subparsers(dest="action", required=True, metavar="ACTION")
+    p = gsub.add_parser(
+        "list", parents=[common], help="列出意见建议（编号、办理情况、渠道、收到日期、街道、类别、问题、内容）"
+    )
+    p.add_argument(
+        "--status", action="append", metavar="S", help="只列此状态：已登记、已交办、已答复、不予交办、已作废（可重复）"
+    )
+    p.set_defaults(func=cmd_suggestions_list)
+    p = gsub.add_parser("metrics", parents=[common], help="办结率、答复率和交办问题的整改率（总体、各街道、各类别）")
+    p.add_argument("--as-of", metavar="DATE", type=_date, default=None, help="统计截至日期（默认今天）")
+    p.add_argument("--json", action="store_true", help="输出 JSON（比率为 0..1 的小数）")
+    p.set_defaults(func=cmd_suggestions_metrics)
 
     p = sub.add_parser("demo", parents=[common], help="向空数据库装入示例测评体系和演示城市")
     p.add_argument("--seed", type=int, default=1, help="随机种子：同一种子得到同一城市（默认 1）")
@@ -637,13 +854,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_demo)
 
     p = sub.add_parser(
-        "backup", parents=[common], help="把数据库和照片文件备份为一个 .zip 文件（应用运行时也可备份，内容一致）"
+        "backup", parents=[common], help="把数据库、照片和材料文件备份为一个 .zip 文件（应用运行时也可备份，内容一致）"
     )
     p.add_argument("out", metavar="OUT", help="备份文件（.zip）；给出目录则在其中按时间命名")
     p.add_argument("--force", action="store_true", help="覆盖已存在的备份文件")
     p.set_defaults(func=cmd_backup)
     p = sub.add_parser(
-        "restore", parents=[common], help="从备份文件恢复数据库和照片（先逐项核对备份文件，再替换；之后自动升级数据库）"
+        "restore",
+        parents=[common],
+        help="从备份文件恢复数据库、照片和材料文件（先逐项核对备份文件，再替换；之后自动升级数据库）",
     )
     p.add_argument("file", metavar="IN", help="backup 写出的备份文件（.zip）")
     p.add_argument("--force", action="store_true", help="目标数据库已有数据时也替换（其中数据将全部被备份内容取代）")
@@ -651,9 +870,9 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser(
         "check",
         parents=[common],
-        help="检查数据库：完整性、数据库版本、操作日志保护、每张照片的文件或内容；有失败项时退出码为 1",
+        help="检查数据库：完整性、数据库版本、操作日志保护、每张照片和每个材料文件的文件或内容；有失败项时退出码为 1",
     )
-    p.add_argument("--verify-photos", action="store_true", help="逐一读取照片内容核对校验值（较慢）")
+    p.add_argument("--verify-photos", action="store_true", help="逐一读取照片和材料文件的内容核对校验值（较慢）")
     p.set_defaults(func=cmd_check)
     return parser
 

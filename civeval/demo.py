@@ -15,7 +15,7 @@ from pathlib import Path
 import sqlalchemy as sa
 import yaml
 
-from civeval import audit, auth
+from civeval import audit, auth, materials, suggestions, survey
 from civeval.models import (
     Actor,
     Answer,
@@ -482,7 +482,7 @@ def build_demo(engine: sa.Engine, seed: int = 1, scale: str = "county", *, with_
         if not is_empty(conn):
             raise repo.StoreError("数据库已有数据，演示城市只能装入空数据库")
         repo.save_units(conn, departments)
-        repo.save_index(conn, index)
+        index_id = repo.save_index(conn, index)
 
         areas: list[tuple[Unit, float, float]] = []  # street/town, centre
         communities: dict[str, list[Unit]] = {}
@@ -579,6 +579,9 @@ def build_demo(engine: sa.Engine, seed: int = 1, scale: str = "county", *, with_
     liaison_unit = next((d.name for d in departments if "城市管理" in d.name), departments[0].name)
     _demo_users(engine, urban_street, liaison_unit)
     n_rounds = _demo_rounds(engine, rng, scale) if with_rounds else 0
+    materials.demo_materials(engine, index_id, liaison_unit)  # task breakdown; a few units' uploads, reviewed
+    surveyed = survey.demo_survey(engine, seed) if with_rounds else {}  # answers imported from a 问卷星-style xlsx
+    suggested = suggestions.demo_suggestions(engine, seed) if with_rounds else {}  # intake → handed → answered
     return {
         "rounds": n_rounds,
         "units": len(departments) + len(new_units),
@@ -586,4 +589,6 @@ def build_demo(engine: sa.Engine, seed: int = 1, scale: str = "county", *, with_
         "communities": sum(len(v) for v in communities.values()),
         "points": len(points),
         "standards": len(index.standards()),
+        "survey_responses": surveyed.get("responses", 0),
+        "suggestions": suggested.get("suggestions", 0),
     }

@@ -26,6 +26,7 @@ class Action(LabelledEnum):
     view_rounds = "view_rounds"
     score_points = "score_points"
     review_materials = "review_materials"
+    submit_materials = "submit_materials"
     view_scores = "view_scores"
     view_findings = "view_findings"
     report_findings = "report_findings"
@@ -33,6 +34,9 @@ class Action(LabelledEnum):
     reinspect = "reinspect"
     assign_findings = "assign_findings"
     manage_findings = "manage_findings"
+    manage_surveys = "manage_surveys"
+    enter_surveys = "enter_surveys"
+    record_suggestions = "record_suggestions"
 
 
 class Reach(Enum):
@@ -57,6 +61,7 @@ register_labels(
         "view_rounds": ("查看测评轮次",),
         "score_points": ("实地测评打分",),
         "review_materials": ("材料审核打分",),
+        "submit_materials": ("申报材料",),
         "view_scores": ("查看得分",),
         "view_findings": ("查看问题清单",),
         "report_findings": ("登记问题",),
@@ -64,6 +69,9 @@ register_labels(
         "reinspect": ("复查销号",),
         "assign_findings": ("交办、转办和审批延期",),
         "manage_findings": ("管理问题清单",),
+        "manage_surveys": ("管理问卷",),
+        "enter_surveys": ("录入纸质问卷",),
+        "record_suggestions": ("登记群众意见建议",),
     },
 )
 
@@ -84,6 +92,7 @@ RULES: dict[Action, dict[Role, Reach]] = {
     Action.view_rounds: {ADM: ALL, INS: ASSIGNED, COO: SCOPE, LEA: SCOPE},
     Action.score_points: {ADM: ALL, INS: ASSIGNED},
     Action.review_materials: {ADM: ALL},
+    Action.submit_materials: {ADM: ALL, LIA: SCOPE},
     Action.view_scores: {ADM: ALL, COO: SCOPE, LEA: SCOPE},
     Action.view_findings: {ADM: ALL, INS: ALL, LIA: SCOPE, COO: SCOPE, LEA: SCOPE},
     Action.report_findings: {ADM: ALL, INS: ALL, COO: SCOPE},
@@ -91,6 +100,9 @@ RULES: dict[Action, dict[Role, Reach]] = {
     Action.reinspect: {ADM: ALL, INS: ALL},
     Action.assign_findings: {ADM: ALL, COO: SCOPE},
     Action.manage_findings: {ADM: ALL},
+    Action.manage_surveys: {ADM: ALL},
+    Action.enter_surveys: {ADM: ALL, INS: ALL, COO: SCOPE},
+    Action.record_suggestions: {ADM: ALL, INS: ALL, COO: SCOPE},
 }
 
 

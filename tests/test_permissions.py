@@ -7,10 +7,11 @@ is checked by calling the real function as a user holding that role.
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 
 import pytest
 
-from civeval import audit, auth, criteria, findings, registers, rounds
+from civeval import audit, auth, criteria, findings, registers, rounds, suggestions, survey
 from civeval.findings import FindingAction
 from civeval.models import (
     Actor,
@@ -49,6 +50,7 @@ manage_rounds        yes    no         no       no           no
 view_rounds          yes    yes        no       yes          yes
 score_points         yes    yes        no       no           no
 review_materials     yes    no         no       no           no
+submit_materials     yes    no         yes      no           no
 view_scores          yes    no         no       yes          yes
 view_findings        yes    yes        yes      yes          yes
 report_findings      yes    yes        no       yes          no
@@ -56,6 +58,9 @@ rectify              yes    no         yes      no           no
 reinspect            yes    yes        no       no           no
 assign_findings      yes    no         no       yes          no
 manage_findings      yes    no         no       no           no
+manage_surveys       yes    no         no       no           no
+enter_surveys        yes    yes        no       yes          no
+record_suggestions   yes    yes        no       yes          no
 """
 GRID = {
     (line.split()[0], role): flag == "yes"
@@ -164,6 +169,8 @@ def exercise(action: str, engine, actor: Actor, index_file, tmp, rid: int) -> No
             rounds.save_answer(engine, actor, rid, "P1", "III-1-1", Answer(result=Result.passed, instances=0))
         case "review_materials":
             rounds.save_unit_answer(engine, actor, rid, "城管局", "III-1-2", Answer(result=Result.A))
+        case "submit_materials":
+            submit_a_document(engine, actor)
         case "view_scores":
             with engine.connect() as conn:
                 rounds.round_scores(conn, actor, rid)
@@ -191,8 +198,27 @@ def exercise(action: str, engine, actor: Actor, index_file, tmp, rid: int) -> No
             findings.transition(engine, actor, code, FindingAction.grant_extension)
         case "manage_findings":
             findings.transition(engine, actor, a_finding(engine), FindingAction.void, reason="重复")
+        case "manage_surveys":
+            survey.save_questionnaire(engine, actor, a_questionnaire())
+        case "enter_surveys":
+            qid = survey.save_questionnaire(engine, ADMIN, a_questionnaire())
+            survey.save_paper_response(engine, actor, qid, survey.PaperResponse(street="城关街道"))
+        case "record_suggestions":
+            new = suggestions.NewSuggestion(
+                channel=suggestions.Channel.hotline, content="路灯不亮", category="公共设施", street="城关街道"
+            )
+            suggestions.record(engine, actor, new)
         case _:
             raise AssertionError(f"no exercise for {action}")
+
+
+def a_questionnaire() -> survey.QuestionnaireSpec:
+    """A one-question questionnaire with a fresh name."""
+    free = survey.QuestionSpec(code="Q1", text="您有什么建议？", kind=survey.QuestionKind.free)
+    return survey.QuestionnaireSpec(name=f"权限测试问卷{next(_SERIAL)}", questions=[free])
+
+
+_SERIAL = itertools.count(1)
 
 
 def a_finding(engine, actor: Actor = ADMIN) -> str:
@@ -209,6 +235,20 @@ def jpeg() -> tuple[bytes, str]:
     buf = io.BytesIO()
     Image.new("RGB", (20, 20), (9, 9, 9)).save(buf, "JPEG")
     return buf.getvalue(), "after.jpg"
+
+
+def submit_a_document(engine, actor: Actor) -> None:
+    """Upload a (fresh) PDF for 城管局's requirement of the materials standard III-1-2."""
+    import uuid
+
+    from civeval import materials
+
+    with engine.connect() as conn:
+        index_id = repo.find_index(conn, "测试体系", "2024")
+    materials.refresh_breakdown(engine, ADMIN, index_id)
+    with engine.connect() as conn:
+        [req] = materials.task_breakdown(conn, ADMIN, index_id, unit="城管局")
+    materials.submit_document(engine, actor, req.id, materials.demo_pdf(uuid.uuid4().hex), "方案.pdf")
 
 
 def rounds_index(engine) -> int:

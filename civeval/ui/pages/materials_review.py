@@ -11,11 +11,12 @@ import logging
 
 import streamlit as st
 
-from civeval import auth, presentation, rounds
+from civeval import auth, materials, presentation, rounds
 from civeval.models import Answer, Result, RoundStatus, ScoringMode
 from civeval.permissions import PermissionDenied
 from civeval.scoring import ScoringError
 from civeval.ui import common, scoring_widgets, session
+from civeval.ui import material_widgets as mw
 from civeval.ui import round_widgets as rw
 
 log = logging.getLogger(__name__)
@@ -141,6 +142,7 @@ def standard_block(rid: int, sa_: rounds.StandardAnswer, disabled: bool) -> None
                 st.badge("问题", icon=":material/report:", color="red")
         st.html(f'<div class="mr-text">{html.escape(s.text)}</div>')
         st.caption(f"{sa_.category} › {sa_.item}" + (f"　·　操作提示：{s.instructions}" if s.instructions else ""))
+        mw.documents_summary(documents.get(code, []))  # what the units uploaded for it (reviewed on 材料进度)
         if s.scoring_mode is ScoringMode.deduction:
             labels = {"5+": "5处以上", "na": Result.na.label}
             st.segmented_control(
@@ -205,7 +207,8 @@ rid = info.id
 try:
     with engine.connect() as conn:
         sheets = rounds.materials_sheets(conn, actor, rid)
-except (rounds.RoundError, PermissionDenied) as e:
+        documents = materials.documents_by_standard(conn, actor, info.index_id)
+except (rounds.RoundError, materials.MaterialsError, PermissionDenied) as e:
     st.error(str(e), icon=":material/error:")
     st.stop()
 
@@ -224,6 +227,11 @@ progress = [(sh, sum(a.answer is not None for a in sh.answers), sum(a.failed for
 total = sum(len(sh.answers) for sh in sheets)
 done = sum(n for _, n, _ in progress)
 st.progress(done / total if total else 1.0, text=f"已审核 {done}/{total} 条（{len(sheets)} 个单位）")
+st.page_link(
+    "civeval/ui/pages/materials_status.py",
+    label="单位上传的申报材料列在每条标准下；逐份审核材料请到「材料进度」",
+    icon=":material/folder_managed:",
+)
 if len(sheets) > 3:  # many units: where things stand, at a glance
     st.dataframe(
         [{"责任单位": sh.unit, "已审": n, "共": len(sh.answers), "问题": f} for sh, n, f in progress],
