@@ -79,7 +79,7 @@ with st.container(horizontal=True, gap="small", key="db_headline"):
     if fc is not None:
         st.metric(
             "正式测评预测",
-            f"{fc.low * 100:.0f}%–{fc.high * 100:.0f}%",
+            f"{fc.low * 100:.0f}–{fc.high * 100:.0f}%",
             help=f"{fc.sentence}{fc.caveat}",
             **card,
         )
