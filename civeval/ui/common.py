@@ -162,3 +162,27 @@ def failure(exc: BaseException, what: str = "") -> str | None:
     error_id = logs.failure(exc, user=actor, action=what)
     st.error(unexpected_message(error_id, what), icon=":material/error:")
     return error_id
+
+
+def picking_table(table, codes: list[str], *, key: str, pick_key: str, column_config: dict) -> None:
+    """A list as a table whose row, when selected, puts its code under ``pick_key`` (the page's detail picker):
+    ``codes`` are the rows' codes in order. Short lists are drawn at their height, long ones scroll at 420 px."""
+    codes_key = f"{key}_codes"
+    st.session_state[codes_key] = list(codes)
+
+    def on_row() -> None:
+        rows = (st.session_state.get(key) or {}).get("selection", {}).get("rows", [])
+        shown = st.session_state.get(codes_key, [])
+        if rows and rows[0] < len(shown):
+            st.session_state[pick_key] = shown[rows[0]]
+
+    st.dataframe(
+        table,
+        hide_index=True,
+        key=key,
+        on_select=on_row,
+        selection_mode="single-row",
+        placeholder="",
+        height=min(38 + 35 * max(len(table), 1), 420),
+        column_config={"编号": st.column_config.TextColumn(pinned=True), **column_config},
+    )

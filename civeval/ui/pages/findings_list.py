@@ -19,7 +19,6 @@ from civeval.ui import finding_widgets as fw
 
 MESSAGES = "fl_messages"
 PICK = "fl_pick"  # the finding whose details are shown
-CODES = "fl_codes"  # the codes of the table's rows, in order (for the row selection)
 OPEN = [FindingStatus.assigned, FindingStatus.in_progress, FindingStatus.submitted]
 # Three counts to a row even on a phone (Streamlit stacks columns below 640 px), smaller figures there.
 COUNTS_STYLE = """
@@ -192,26 +191,12 @@ table = pd.DataFrame(
     columns=["编号", "状态", "预警", "期限", "逾期天数", "点位", "街道", "责任单位", "测评标准", "来源"],
 )
 table["逾期天数"] = table["逾期天数"].astype("Int64")  # blank, not "None", when not overdue
-st.session_state[CODES] = [f.code for f in shown]
-
-
-def _on_row() -> None:
-    rows = (st.session_state.get("fl_table") or {}).get("selection", {}).get("rows", [])
-    codes = st.session_state.get(CODES, [])
-    if rows and rows[0] < len(codes):
-        st.session_state[PICK] = codes[rows[0]]
-
-
-st.dataframe(
+common.picking_table(
     table,
-    hide_index=True,
+    [f.code for f in shown],
     key="fl_table",
-    on_select=_on_row,
-    selection_mode="single-row",
-    placeholder="",
-    height=min(38 + 35 * max(len(table), 1), 420),
+    pick_key=PICK,
     column_config={
-        "编号": st.column_config.TextColumn(pinned=True),
         "期限": st.column_config.DateColumn(format="YYYY-MM-DD"),
         "逾期天数": st.column_config.NumberColumn(format="%d 天"),
         "测评标准": st.column_config.TextColumn(width="large"),

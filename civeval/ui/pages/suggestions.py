@@ -24,7 +24,6 @@ log = logging.getLogger(__name__)
 SS = SuggestionStatus
 MESSAGES = "sg_msgs"
 PICK = "sg_pick"  # the suggestion whose details are shown
-CODES = "sg_codes"  # the codes of the table's rows, in order (for the row selection)
 FINDINGS_PAGE = Path(__file__).resolve().parent / "findings_list.py"
 FINDINGS_PICK = "fl_pick"  # the finding 问题清单 opens with
 STAGE_COLORS = {SS.received: "blue", SS.handed: "orange", SS.answered: "green", SS.declined: "gray", SS.voided: "gray"}
@@ -287,26 +286,12 @@ table = pd.DataFrame(
     ],
     columns=["编号", "收到时间", "渠道", "类别", "街道", "内容", "办理情况", "问题", "责任单位", "整改期限"],
 )
-st.session_state[CODES] = [s.code for s in shown]
-
-
-def _on_row() -> None:
-    rows = (st.session_state.get("sg_table") or {}).get("selection", {}).get("rows", [])
-    codes = st.session_state.get(CODES, [])
-    if rows and rows[0] < len(codes):
-        st.session_state[PICK] = codes[rows[0]]
-
-
-st.dataframe(
+common.picking_table(
     table,
-    hide_index=True,
+    [s.code for s in shown],
     key="sg_table",
-    on_select=_on_row,
-    selection_mode="single-row",
-    placeholder="",
-    height=min(38 + 35 * max(len(table), 1), 420),
+    pick_key=PICK,
     column_config={
-        "编号": st.column_config.TextColumn(pinned=True),
         "内容": st.column_config.TextColumn(width="large"),
         "整改期限": st.column_config.DateColumn(format="YYYY-MM-DD"),
     },
