@@ -25,7 +25,9 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
+from sqlalchemy.sql import operators
 from sqlalchemy.sql.dml import Delete, Insert, Update
+from sqlalchemy.sql.elements import BinaryExpression, BindParameter
 
 from civeval.models import Actor
 from civeval.store import schema as t
@@ -106,7 +108,12 @@ def install(engine: sa.Engine) -> None:
     sa.event.listen(engine, "after_execute", _after_execute)
 
 
+_PLAIN = (str, int, float, type(None))  # kept as they are (bool is an int)
+
+
 def _jsonable(value: Any) -> Any:
+    if isinstance(value, _PLAIN):
+        return value
     if isinstance(value, dt.datetime | dt.date):
         return value.isoformat()
     if isinstance(value, Decimal):
@@ -152,8 +159,52 @@ def _before_execute(conn, clause, multiparams, params, execution_options):
         query = sa.select(table)
         if clause.whereclause is not None:
             query = query.where(clause.whereclause)
-        before = [_row_dict(r) for r in conn.execute(query)]
+        if multiparams:  # executemany: the rows of every parameter set, before any of them is changed
+            before = _rows_before_many(conn, table, clause.whereclause, query, multiparams)
+        else:  # (the parameters too: a statement may name its row by one, ``where(t.c.id == bindparam("_id"))``)
+            before = [_row_dict(r) for r in conn.execute(query, params or None)]
     conn.info.setdefault(_PENDING_KEY, {})[id(clause)] = before
+
+
+_CHUNK = 500  # keys in one "IN (…)" look-up
+
+
+def _single_pk(table: sa.Table) -> sa.Column | None:
+    """The table's primary key column when it is a single whole number (looked up by "IN"), else None."""
+    pk = list(table.primary_key.columns)
+    return pk[0] if len(pk) == 1 and isinstance(pk[0].type, sa.Integer) else None
+
+
+def _rows_before_many(conn, table: sa.Table, where: Any, query: sa.Select, multiparams) -> list[dict[str, Any]]:
+    """The rows an UPDATE or DELETE run with many parameter sets will change, in the order of the sets. A statement
+    that names its row by primary key (``where(t.c.id == bindparam("_id"))``, how a batch of updates is written)
+    is looked up in a few queries rather than one a row."""
+    pk = _single_pk(table)
+    if (
+        pk is not None
+        and isinstance(where, BinaryExpression)
+        and where.operator is operators.eq
+        and where.left is pk
+        and isinstance(where.right, BindParameter)
+        and where.right.value is None
+        and where.right.callable is None
+        and all(where.right.key in p for p in multiparams)
+    ):
+        keys = [p[where.right.key] for p in multiparams]
+        found = _rows_by_pk(conn, table, pk, keys)
+        return [found[k] for k in keys if k in found]
+    return [_row_dict(r) for p in multiparams for r in conn.execute(query, p)]
+
+
+def _rows_by_pk(conn, table: sa.Table, pk: sa.Column, keys: list[Any]) -> dict[Any, dict[str, Any]]:
+    """Primary key -> the row (as logged), of those of ``keys`` that exist."""
+    found: dict[Any, dict[str, Any]] = {}
+    unique = list(dict.fromkeys(keys))
+    for i in range(0, len(unique), _CHUNK):
+        for r in conn.execute(sa.select(table).where(pk.in_(unique[i : i + _CHUNK]))).all():
+            values = _row_dict(r)
+            found[values[pk.name]] = values
+    return found
 
 
 def _pk_key(table: sa.Table, values: dict[str, Any]) -> str:
@@ -164,6 +215,17 @@ def _pk_key(table: sa.Table, values: dict[str, Any]) -> str:
         if values.get(natural) is not None:
             return f"{natural}={values[natural]}"
     return ""
+
+
+def inserted_nothing(result: sa.CursorResult) -> bool:
+    """Whether a one-row INSERT inserted nothing (``… ON CONFLICT DO NOTHING`` that met an existing row): SQLite
+    says so by its row count, PostgreSQL (whose count is unknown, -1) by returning no primary key."""
+    if result.rowcount == 0:
+        return True
+    try:
+        return result.inserted_primary_key is None
+    except sa.exc.InvalidRequestError:
+        return False
 
 
 def _after_execute(conn, clause, multiparams, params, execution_options, result):
@@ -194,7 +256,18 @@ def _after_execute(conn, clause, multiparams, params, execution_options, result)
         )
 
     if isinstance(clause, Insert):
-        if multiparams:
+        if not multiparams and inserted_nothing(result):
+            return  # nothing to record
+        if multiparams and result.returned_defaults_rows is not None:
+            # A batch inserted with return_defaults(): each row logged as one inserted alone is (its id included).
+            bound = result.context.compiled_parameters
+            pk = list(table.primary_key.columns)
+            rows = []
+            for values, p, pk_values in zip(bound, multiparams, result.inserted_primary_key_rows, strict=True):
+                row = {**values, **p}
+                row.update({c.name: v for c, v in zip(pk, pk_values, strict=False)})
+                rows.append(row)
+        elif multiparams:
             rows = [dict(p) for p in multiparams]
         else:
             # The values as bound for this execution (compiling the statement again to read them costs more than
@@ -212,9 +285,14 @@ def _after_execute(conn, clause, multiparams, params, execution_options, result)
             entry("insert", _pk_key(table, values), None, values)
     elif isinstance(clause, Update):
         pk = list(table.primary_key.columns)
+        single = _single_pk(table)
+        after = _rows_by_pk(conn, table, single, [old[single.name] for old in before]) if single is not None else {}
         for old in before:
-            new_row = conn.execute(sa.select(table).where(*[c == old[c.name] for c in pk])).first()
-            new = _row_dict(new_row) if new_row is not None else None
+            if single is not None:
+                new = after.get(old[single.name])
+            else:
+                new_row = conn.execute(sa.select(table).where(*[c == old[c.name] for c in pk])).first()
+                new = _row_dict(new_row) if new_row is not None else None
             if new == old:
                 continue  # nothing changed: nothing to record
             entry("update", _pk_key(table, old), old, new)
@@ -305,6 +383,7 @@ TABLE_LABELS = {
     "material_submissions": "材料申报",
     "suggestions": "意见建议",
     "composite_settings": "综合得分设置",
+    "round_results": "测评结果归档",
 }
 
 

@@ -8,6 +8,7 @@ stored unless there are none.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -187,13 +188,22 @@ def _too_long(
     """Report (with ``bad(key, message)``) each of ``keys`` whose text is longer than its store column allows.
     True when one was."""
     found = False
-    headers = {c.key: c.header for c in columns}
     for key in keys:
-        limit = limits.column_limit(db_table.c[key])
-        if limit and (message := limits.too_long(values.get(key), limit, headers[key])):
-            bad(key, message)
+        limit = _column_limit(db_table, key)
+        text = values.get(key)
+        if limit and text and len(text) > limit:
+            bad(key, limits.too_long(text, limit, _header(columns, key)))
             found = True
     return found
+
+
+@functools.cache
+def _column_limit(db_table: sa.Table, key: str) -> int | None:
+    return limits.column_limit(db_table.c[key])
+
+
+def _header(columns: Sequence[Column], key: str) -> str:
+    return next(c.header for c in columns if c.key == key)
 
 
 def read_units_table(
@@ -342,91 +352,125 @@ _STREET_KINDS = (UnitKind.street, UnitKind.town)
 
 def read_points_table(table: Table, problems: Problems, *, units: UnitDirectory, point_types: Lookup) -> list[Point]:
     """The points of a 点位 sheet; units by code or name, point types by name."""
-    codes: dict[str, int] = {}
-    points = [_read_point(row, table, problems, units, point_types, codes) for row in table.rows]
+    reader = _PointReader(table, problems, units, point_types)
+    points = [reader.read(row) for row in table.rows]
     return [p for p in points if p is not None]
 
 
-def _read_point(
-    row: Row, table: Table, problems: Problems, units: UnitDirectory, point_types: Lookup, codes: dict[str, int]
-) -> Point | None:
-    ok = True
-
-    def bad(key: str, message: str) -> None:
-        nonlocal ok
-        ok = False
-        problems.add(table.sheet, row.number, table.col(key), message)
-
-    def unit(key: str, label: str) -> Unit | None:
-        text = row.text(key, punctuation=False)
-        if not text:
-            return None
-        u = units.find(text)
-        if u is None:
-            bad(key, f"{label}“{text}”不在单位名录中")
-        return u
-
-    code = row.text("code")
-    if not code:
-        bad("code", "点位编码不能为空")
-    elif code in codes:
-        bad("code", f"点位编码“{code}”重复（与第{codes[code]}行相同）")
-    else:
-        codes[code] = row.number
-    name = row.text("name", punctuation=False)
-    if not name:
-        bad("name", "点位名称不能为空")
-    type_text = row.text("point_type", punctuation=False)
-    point_type = point_types.get(type_text) if type_text else None
-    if not type_text:
-        bad("point_type", "点位类型不能为空")
-    elif point_type is None:
-        bad("point_type", f"点位类型“{type_text}”不存在（不在点位类型名录中，也不在本工作簿的“点位类型”表中）")
-    street = unit("street", "所属街道")
-    if street and street.code and street.kind not in _STREET_KINDS:
-        bad("street", f"所属街道“{street.name}”的单位类型是{street.kind.label}，不是街道或镇")
-    custodian = unit("custodian_unit", "包保单位")
-    road_chief = unit("road_chief_unit", "路长单位")
-    coords: dict[str, float | None] = {}
-    for key, label, limit in (("lon", "经度", 180), ("lat", "纬度", 90)):
-        coords[key] = None
-        try:
-            value = parse_number(row.get(key), label, negative=True)
-        except ValueError as e:
-            bad(key, str(e))
-            continue
-        if value is not None and not -limit <= value <= limit:
-            bad(key, f"{label}“{clean(row.get(key))}”超出范围（-{limit}～{limit}）")
-        coords[key] = value
-    if ok and (coords["lon"] is None) != (coords["lat"] is None):
-        bad("lon" if coords["lon"] is None else "lat", "经度和纬度须同时填写")
-    active = True
+def _memo(cache: dict, value: Any, work: Any) -> Any:
+    """``work(value)``, remembered by the cell's value and its type (True, 1 and 1.0 are equal but not the same
+    cell): a register repeats the same few point types, streets, units and 是/否 in thousands of rows."""
+    key = (value.__class__, value)
     try:
-        active = parse_bool(row.get("active"), "是否启用")
+        return cache[key]
+    except KeyError:
+        result = cache[key] = work(value)
+        return result
+    except TypeError:  # not hashable
+        return work(value)
+
+
+def _bool_or_error(value: Any, label: str) -> tuple[bool, str | None]:
+    try:
+        return parse_bool(value, label), None
     except ValueError as e:
-        bad("active", str(e))
-    texts = {
-        "code": code,
-        "name": name,
-        "address": row.text("address", punctuation=False),
-        "owner_leader": row.text("owner_leader", punctuation=False),
-    }
-    _too_long(texts, t.points, POINT_COLUMNS, bad, texts)
-    if not ok:
-        return None
-    return Point(
-        code=code,
-        name=name,
-        point_type=point_type,
-        street=street.name if street else None,
-        address=row.text("address", punctuation=False),
-        lat=coords["lat"],
-        lon=coords["lon"],
-        custodian_unit=custodian.name if custodian else None,
-        road_chief_unit=road_chief.name if road_chief else None,
-        owner_leader=row.text("owner_leader", punctuation=False),
-        active=active,
-    )
+        return True, str(e)
+
+
+class _PointReader:
+    """Reads the rows of one 点位 sheet; what a repeated cell value means is worked out once (issue 7)."""
+
+    def __init__(self, table: Table, problems: Problems, units: UnitDirectory, point_types: Lookup):
+        self.table, self.problems, self.units, self.point_types = table, problems, units, point_types
+        self.codes: dict[str, int] = {}
+        self._units: dict[Any, tuple[str, Unit | None]] = {}
+        self._types: dict[Any, tuple[str, str | None]] = {}
+        self._active: dict[Any, tuple[bool, str | None]] = {}
+
+    def _unit(self, value: Any) -> tuple[str, Unit | None]:
+        text = clean(value, punctuation=False)
+        return text, self.units.find(text) if text else None
+
+    def _type(self, value: Any) -> tuple[str, str | None]:
+        text = clean(value, punctuation=False)
+        return text, self.point_types.get(text) if text else None
+
+    def read(self, row: Row) -> Point | None:
+        table = self.table
+        ok = True
+
+        def bad(key: str, message: str) -> None:
+            nonlocal ok
+            ok = False
+            self.problems.add(table.sheet, row.number, table.col(key), message)
+
+        def unit(key: str, label: str) -> Unit | None:
+            text, u = _memo(self._units, row.get(key), self._unit)
+            if not text:
+                return None
+            if u is None:
+                bad(key, f"{label}“{text}”不在单位名录中")
+            return u
+
+        code = row.text("code")
+        if not code:
+            bad("code", "点位编码不能为空")
+        elif code in self.codes:
+            bad("code", f"点位编码“{code}”重复（与第{self.codes[code]}行相同）")
+        else:
+            self.codes[code] = row.number
+        name = row.text("name", punctuation=False)
+        if not name:
+            bad("name", "点位名称不能为空")
+        type_text, point_type = _memo(self._types, row.get("point_type"), self._type)
+        if not type_text:
+            bad("point_type", "点位类型不能为空")
+        elif point_type is None:
+            bad("point_type", f"点位类型“{type_text}”不存在（不在点位类型名录中，也不在本工作簿的“点位类型”表中）")
+        street = unit("street", "所属街道")
+        if street and street.code and street.kind not in _STREET_KINDS:
+            bad("street", f"所属街道“{street.name}”的单位类型是{street.kind.label}，不是街道或镇")
+        custodian = unit("custodian_unit", "包保单位")
+        road_chief = unit("road_chief_unit", "路长单位")
+        coords: dict[str, float | None] = {}
+        for key, label, limit in (("lon", "经度", 180), ("lat", "纬度", 90)):
+            coords[key] = None
+            try:
+                value = parse_number(row.get(key), label, negative=True)
+            except ValueError as e:
+                bad(key, str(e))
+                continue
+            if value is not None and not -limit <= value <= limit:
+                bad(key, f"{label}“{clean(row.get(key))}”超出范围（-{limit}～{limit}）")
+            coords[key] = value
+        if ok and (coords["lon"] is None) != (coords["lat"] is None):
+            bad("lon" if coords["lon"] is None else "lat", "经度和纬度须同时填写")
+        active, error = _memo(self._active, row.get("active"), _active)
+        if error:
+            bad("active", error)
+        address = row.text("address", punctuation=False)
+        owner_leader = row.text("owner_leader", punctuation=False)
+        texts = {"code": code, "name": name, "address": address, "owner_leader": owner_leader}
+        _too_long(texts, t.points, POINT_COLUMNS, bad, texts)
+        if not ok:
+            return None
+        return Point(
+            code=code,
+            name=name,
+            point_type=point_type,
+            street=street.name if street else None,
+            address=address,
+            lat=coords["lat"],
+            lon=coords["lon"],
+            custodian_unit=custodian.name if custodian else None,
+            road_chief_unit=road_chief.name if road_chief else None,
+            owner_leader=owner_leader,
+            active=active,
+        )
+
+
+def _active(value: Any) -> tuple[bool, str | None]:
+    return _bool_or_error(value, "是否启用")
 
 
 def read_units(path: str | Path, *, existing: Sequence[Unit] = ()) -> list[Unit]:

@@ -21,7 +21,9 @@ from typing import Any
 
 import openpyxl
 import xlsxwriter
+from openpyxl.utils.cell import range_boundaries
 from openpyxl.utils.exceptions import InvalidFileException
+from openpyxl.worksheet._reader import WorkSheetParser
 
 # --- problems ----------------------------------------------------------------------------------
 
@@ -173,7 +175,8 @@ def parse_number(value: Any, label: str, *, negative: bool = False) -> float | N
     if isinstance(value, bool):
         raise ValueError(f"{label}“{clean(value)}”不是数字")
     if isinstance(value, int | float):
-        number, text = float(value), clean(value)
+        number = float(value)
+        text = None  # the cell's text, worked out for a message only
     else:
         text = clean(value)
         if not text:
@@ -183,9 +186,9 @@ def parse_number(value: Any, label: str, *, negative: bool = False) -> float | N
             raise ValueError(f"{label}“{text}”不是数字")
         number = float(m.group(1))
     if math.isnan(number) or math.isinf(number):
-        raise ValueError(f"{label}“{text}”不是数字")
+        raise ValueError(f"{label}“{clean(value) if text is None else text}”不是数字")
     if number < 0 and not negative:
-        raise ValueError(f"{label}不能为负数（填的是“{text}”）")
+        raise ValueError(f"{label}不能为负数（填的是“{clean(value) if text is None else text}”）")
     return number
 
 
@@ -310,8 +313,94 @@ class Table:
         return self.cols.get(key)
 
 
+@dataclass
+class Sheet:
+    """A worksheet as read: its title, its visibility, and its values.
+
+    ``rows`` holds the values (0-based rows and columns), every row as wide as the sheet, as openpyxl's full reading
+    mode gives them: the cells of a merged range other than its first are None. ``merged`` lists the merged ranges,
+    each (first row, first column, last row, last column), 1-based.
+    """
+
+    title: str
+    sheet_state: str
+    rows: list[list[Any]]
+    merged: list[tuple[int, int, int, int]]
+    _grid: tuple[list[list[Any]], set[tuple[int, int]], set[tuple[int, int]]] | None = field(default=None, repr=False)
+
+    def iter_rows(
+        self,
+        min_row: int | None = None,
+        max_row: int | None = None,
+        min_col: int | None = None,
+        max_col: int | None = None,
+        values_only: bool = True,
+    ) -> Iterator[tuple[Any, ...]]:
+        """The values of rows ``min_row``..``max_row`` and columns ``min_col``..``max_col`` (1-based, inclusive;
+        openpyxl's ``iter_rows(values_only=True)``)."""
+        width = len(self.rows[0]) if self.rows else 0
+        min_row, min_col = min_row or 1, min_col or 1
+        max_row, max_col = max_row or len(self.rows), max_col or width
+        for r in range(min_row - 1, max_row):
+            row = self.rows[r] if r < len(self.rows) else []
+            cells = row[min_col - 1 : max_col]
+            yield tuple(cells) + (None,) * (max_col - min_col + 1 - len(cells))
+
+
+def _read_sheet(wb, ws) -> Sheet:
+    """One worksheet of a workbook opened in openpyxl's read-only mode: its values and its merged ranges, read in one
+    pass over its XML.
+
+    openpyxl's full mode builds a Cell object for every cell (and keeps styles) only to be read once: for a
+    10,000-point register it took more than the whole import may (issue 7). Its read-only worksheets give the values
+    but not the merged ranges, which the parser finds at the end of the same XML; so the parser that both modes use
+    is run here directly, with the arguments the read-only worksheet gives it (openpyxl is pinned)."""
+    with ws._get_source() as src:
+        parser = WorkSheetParser(
+            src,
+            ws._shared_strings,
+            data_only=True,
+            epoch=wb.epoch,
+            date_formats=wb._date_formats,
+            timedelta_formats=wb._timedelta_formats,
+        )
+        rows: list[list[Any]] = []
+        for _, cells in parser.parse():
+            for cell in cells:
+                r, c = cell["row"], cell["column"]
+                if r < 1 or c < 1:  # (a row numbered 0: full mode kept it but never gave it either)
+                    continue
+                if r > len(rows):
+                    rows.extend([] for _ in range(r - len(rows)))
+                row = rows[r - 1]
+                if c > len(row):
+                    row.extend([None] * (c - len(row)))
+                row[c - 1] = cell["value"]
+    merged: list[tuple[int, int, int, int]] = []
+    if parser.merged_cells:
+        for ref in parser.merged_cells.mergeCell:
+            min_col, min_row, max_col, max_row = range_boundaries(ref.ref)
+            merged.append((min_row, min_col, max_row, max_col))
+    height = max([len(rows), *(m[2] for m in merged)])
+    width = max([0, *map(len, rows), *(m[3] for m in merged)])
+    rows.extend([] for _ in range(height - len(rows)))
+    for row in rows:
+        if len(row) < width:
+            row.extend([None] * (width - len(row)))
+    for min_row, min_col, max_row, max_col in merged:  # full mode keeps only the first cell's value
+        for r in range(min_row - 1, max_row):
+            row = rows[r]
+            for c in range(min_col - 1, max_col):
+                if r != min_row - 1 or c != min_col - 1:
+                    row[c] = None
+    return Sheet(ws.title, ws.sheet_state, rows, merged)
+
+
 class Book:
-    """An .xlsx file opened for reading. Raises WorkbookInvalid when it cannot be opened at all."""
+    """An .xlsx file opened for reading. Raises WorkbookInvalid when it cannot be opened at all.
+
+    Every worksheet is read when the file is opened (openpyxl's read-only mode, see :func:`_read_sheet`), so that a
+    damaged sheet is refused here as before, and the file is closed again."""
 
     HEADER_SCAN = 10
 
@@ -321,7 +410,11 @@ class Book:
         try:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
-                self.wb = openpyxl.load_workbook(self.path, data_only=True)
+                wb = openpyxl.load_workbook(self.path, read_only=True, data_only=True)
+                try:
+                    self.worksheets = [_read_sheet(wb, ws) for ws in wb.worksheets]
+                finally:
+                    wb.close()
         except (zipfile.BadZipFile, InvalidFileException, KeyError, ValueError) as e:  # said in Chinese only
             message = "无法打开工作簿：不是 .xlsx 文件，或文件不完整、已损坏"
             raise WorkbookInvalid([Problem(problems.file, None, None, None, message)]) from e
@@ -333,35 +426,39 @@ class Book:
                 [Problem(problems.file, None, None, None, f"无法打开工作簿：文件已损坏（{type(e).__name__}）")]
             ) from e
 
-    def sheet(self, name: str):
+    def sheet(self, name: str) -> Sheet | None:
         """The worksheet whose name is ``name`` (compared without spaces), or None."""
-        for ws in self.wb.worksheets:
+        for ws in self.worksheets:
             if match_key(ws.title) == match_key(name):
                 return ws
         return None
 
-    def grid(self, ws) -> tuple[list[list[Any]], set[tuple[int, int]], set[tuple[int, int]]]:
+    def grid(self, ws: Sheet) -> tuple[list[list[Any]], set[tuple[int, int]], set[tuple[int, int]]]:
         """The sheet's values (0-based rows/cols) with merged ranges filled, the merged cells, and the cells
         whose value was filled in from the top of their range.
 
         A value written once in a range spanning several rows applies to every cell of the range; a range
-        on a single row (a wide title or heading) keeps its value in its first cell only.
+        on a single row (a wide title or heading) keeps its value in its first cell only. Worked out once per sheet
+        (the same lists are returned again: not to be changed).
         """
-        rows = [list(r) for r in ws.iter_rows(values_only=True)]
+        if ws._grid is not None:
+            return ws._grid
+        rows = ws.rows
+        if ws.merged:
+            rows = [list(r) for r in rows]
         merged: set[tuple[int, int]] = set()
         filled: set[tuple[int, int]] = set()
-        for rng in ws.merged_cells.ranges:
-            top = rows[rng.min_row - 1][rng.min_col - 1] if rng.min_row - 1 < len(rows) else None
-            for r in range(rng.min_row - 1, min(rng.max_row, len(rows))):
+        for min_row, min_col, max_row, max_col in ws.merged:
+            top = rows[min_row - 1][min_col - 1]
+            for r in range(min_row - 1, max_row):
                 row = rows[r]
-                if len(row) < rng.max_col:
-                    row.extend([None] * (rng.max_col - len(row)))
-                for c in range(rng.min_col - 1, rng.max_col):
+                for c in range(min_col - 1, max_col):
                     merged.add((r, c))
-                    if rng.max_row > rng.min_row and (r, c) != (rng.min_row - 1, rng.min_col - 1):
+                    if max_row > min_row and (r, c) != (min_row - 1, min_col - 1):
                         row[c] = top
                         filled.add((r, c))
-        return rows, merged, filled
+        ws._grid = rows, merged, filled
+        return ws._grid
 
     def table(self, name: str, columns: Sequence[Column], *, optional: bool = False) -> Table | None:
         """Read sheet ``name`` by its header row: the first of the first ten rows holding every required header.
@@ -376,17 +473,16 @@ class Book:
             return None
         return self.read_table(ws, columns)
 
-    def find_table_sheet(self, columns: Sequence[Column]):
+    def find_table_sheet(self, columns: Sequence[Column]) -> Sheet | None:
         """The first worksheet whose first rows hold every required header of ``columns``, or None."""
-        for ws in self.wb.worksheets:
+        for ws in self.worksheets:
             if ws.sheet_state != "visible":
                 continue
-            rows = [list(r) for r in ws.iter_rows(max_row=self.HEADER_SCAN, values_only=True)]
-            if any(_required_found(_header_map(r, columns), columns) for r in rows):
+            if any(_required_found(_header_map(r, columns), columns) for r in ws.iter_rows(max_row=self.HEADER_SCAN)):
                 return ws
         return None
 
-    def read_table(self, ws, columns: Sequence[Column]) -> Table | None:
+    def read_table(self, ws: Sheet, columns: Sequence[Column]) -> Table | None:
         grid, merged, filled = self.grid(ws)
         best: tuple[int, dict[str, int]] | None = None
         for r, cells in enumerate(grid[: self.HEADER_SCAN]):
@@ -409,13 +505,18 @@ class Book:
         table = Table(ws.title, header_r + 1, {k: c + 1 for k, c in cols.items()})
         parents = [c.key for c in columns if c.parent and c.key in cols]
         previous: dict[str, Any] = {}
+        items = list(cols.items())
         for r in range(header_r + 1, len(grid)):
             cells = grid[r]
-            values = {k: (cells[c] if c < len(cells) else None) for k, c in cols.items()}
-            if all(_blank(v) for k, v in values.items() if (r, cols[k]) not in filled):
+            n = len(cells)
+            values = {k: (cells[c] if c < n else None) for k, c in items}
+            if filled:
+                if all(_blank(v) for k, v in values.items() if (r, cols[k]) not in filled):
+                    continue
+            elif all(_blank(v) for v in values.values()):
                 continue
             for k in parents:
-                if clean(values.get(k)) == "" and (r, cols[k]) in merged:
+                if (r, cols[k]) in merged and clean(values.get(k)) == "":
                     values[k] = previous.get(k)
             previous = values
             table.rows.append(Row(r + 1, values))
@@ -423,7 +524,13 @@ class Book:
 
 
 def _blank(value: Any) -> bool:
-    return value is None or (isinstance(value, str) and clean(value) == "")
+    if value is None:
+        return True
+    if not isinstance(value, str):
+        return False
+    if value and not value[0].isspace() and value[0] != "_":
+        return False  # cleaning keeps a first character that is not a space (nor "_x000D_", a line break)
+    return clean(value) == ""
 
 
 def _header_map(cells: Sequence[Any], columns: Sequence[Column]) -> dict[str, int]:

@@ -48,35 +48,107 @@ class IndexInfo:
         return f"{self.name}（{self.version}）"
 
 
+# --- batches ---------------------------------------------------------------------------------
+# Rows are written a statement per batch (executemany), not a statement per row: on PostgreSQL each statement is a
+# round trip, and each audited one two or three (issue 7). Inserts whose ids are wanted, or that the audit log records
+# with their ids as it does a row inserted alone, return them (return_defaults: RETURNING, in the rows' order).
+
+_INSERT_RETURNING = {
+    table: sa.insert(table).return_defaults(sort_by_parameter_order=True)
+    for table in (t.units, t.point_types, t.categories, t.indicators, t.items, t.standards)
+}
+# An update of one row named by its id, the values to set given with each row (``_id`` and the columns).
+_UPDATE_BY_ID = {
+    table: sa.update(table).where(table.c.id == sa.bindparam("_id")) for table in (t.units, t.point_types, t.points)
+}
+
+
+def _insert_many(conn: sa.Connection, table: sa.Table, rows: list[dict[str, Any]]) -> list[int]:
+    """Insert ``rows`` into ``table`` in one statement; their ids, in the same order."""
+    if not rows:
+        return []
+    stmt = _INSERT_RETURNING[table]
+    if len(rows) == 1 or not conn.dialect.insert_executemany_returning:  # (SQLite before 3.35: a row at a time)
+        return [conn.execute(stmt, row).inserted_primary_key[0] for row in rows]
+    return [pk[0] for pk in conn.execute(stmt, rows).inserted_primary_key_rows]
+
+
+class _Writes:
+    """Writes run in the order asked, gathered into one executemany per run of the same statement. A row that would
+    change a row already waiting in the batch (the same ``key``) first sends the batch, so that each change sees
+    (and the audit log records) the one before it, as when each row was written alone."""
+
+    def __init__(self, conn: sa.Connection) -> None:
+        self.conn = conn
+        self.stmt: Any = None
+        self.rows: list[dict[str, Any]] = []
+        self.keys: set[Any] = set()
+
+    def add(self, stmt: Any, row: dict[str, Any], key: Any = None) -> None:
+        if stmt is not self.stmt or (key is not None and key in self.keys):
+            self.flush()
+        self.stmt = stmt
+        self.rows.append(row)
+        if key is not None:
+            self.keys.add(key)
+
+    def flush(self) -> None:
+        if self.rows:
+            self.conn.execute(self.stmt, self.rows)
+        self.stmt, self.rows, self.keys = None, [], set()
+
+
 # --- units -------------------------------------------------------------------------------------
 
 
 def _unit_ids(conn: sa.Connection) -> dict[str, int]:
-    return {name: uid for uid, name in conn.execute(sa.select(t.units.c.id, t.units.c.name))}
+    return {name: uid for uid, name in conn.execute(sa.select(t.units.c.id, t.units.c.name)).all()}
+
+
+_UNIT_VALUES = ("name", "kind", "contact", "phone", "active")
 
 
 def save_units(conn: sa.Connection, units: Iterable[Unit]) -> tuple[int, int]:
     """Insert new units and update existing ones (matched by code). Returns (added, updated).
 
-    Parents may be given in any order: they are linked once every unit of the batch exists.
+    Parents may be given in any order: they are linked once every unit of the batch exists. A unit whose values
+    (or parent) do not change is not written again.
     """
     units = list(units)
-    existing = {code: uid for uid, code in conn.execute(sa.select(t.units.c.id, t.units.c.code))}
+    cols = [t.units.c[k] for k in ("code", "id", "parent_id", *_UNIT_VALUES)]
+    stored: dict[str, tuple] = {r[0]: tuple(r[1:]) for r in conn.execute(sa.select(*cols)).all()}
+    current = {code: row[2:] for code, row in stored.items()}  # code -> the values it has now
+    parents = {code: row[1] for code, row in stored.items()}  # code -> its parent's id now
+    ids = {code: row[0] for code, row in stored.items()}
+    writes = _Writes(conn)
     added = updated = 0
     for u in units:
-        values = dict(name=u.name, kind=u.kind.value, contact=u.contact, phone=u.phone, active=u.active)
-        if u.code in existing:
-            conn.execute(sa.update(t.units).where(t.units.c.id == existing[u.code]).values(**values))
+        values = (u.name, u.kind.value, u.contact, u.phone, u.active)
+        if u.code in current:
+            if current[u.code] != values:
+                uid = ids.get(u.code)
+                if uid is None:  # added earlier in this batch (a repeated code): its id once it is written
+                    writes.flush()
+                    uid = ids[u.code] = conn.execute(sa.select(t.units.c.id).where(t.units.c.code == u.code)).scalar()
+                writes.add(_UPDATE_BY_ID[t.units], {"_id": uid, **dict(zip(_UNIT_VALUES, values, strict=True))}, uid)
+                current[u.code] = values
             updated += 1
         else:
-            existing[u.code] = conn.execute(sa.insert(t.units).values(code=u.code, **values)).inserted_primary_key[0]
+            writes.add(_INSERT_RETURNING[t.units], dict(code=u.code, **dict(zip(_UNIT_VALUES, values, strict=True))))
+            current[u.code], parents[u.code] = values, None
             added += 1
-    ids = _unit_ids(conn)
+    writes.flush()
+    by_name = _unit_ids(conn)
+    by_code = {code: uid for code, uid in conn.execute(sa.select(t.units.c.code, t.units.c.id)).all()}
     for u in units:
-        parent_id = ids.get(u.parent) if u.parent else None
+        parent_id = by_name.get(u.parent) if u.parent else None
         if u.parent and parent_id is None:
             raise StoreError(f"单位“{u.name}”的上级单位“{u.parent}”不存在")
-        conn.execute(sa.update(t.units).where(t.units.c.code == u.code).values(parent_id=parent_id))
+        if parents[u.code] != parent_id:
+            uid = by_code[u.code]
+            writes.add(_UPDATE_BY_ID[t.units], {"_id": uid, "parent_id": parent_id}, uid)
+            parents[u.code] = parent_id
+    writes.flush()
     return added, updated
 
 
@@ -114,30 +186,36 @@ def unit_codes_to_names(conn: sa.Connection) -> dict[str, str]:
 
 def save_point_types(conn: sa.Connection, types: Iterable[PointType]) -> dict[str, int]:
     """Insert point types not yet known (by name); update the description of known ones. Returns name -> id."""
-    ids = point_type_ids(conn)
-    codes = set(conn.execute(sa.select(t.point_types.c.code)).scalars())
+    rows = conn.execute(
+        sa.select(t.point_types.c.id, t.point_types.c.code, t.point_types.c.name, t.point_types.c.description)
+    ).all()
+    ids = {name: pid for pid, _, name, _ in rows}
+    codes = {code for _, code, _, _ in rows}
+    stored = {name: description for _, _, name, description in rows}  # name -> its description now
+    writes = _Writes(conn)
     for pt in types:
-        if pt.name in ids:
-            if pt.description:
-                conn.execute(
-                    sa.update(t.point_types)
-                    .where(t.point_types.c.id == ids[pt.name])
-                    .values(description=pt.description)
-                )
+        if pt.name in stored:
+            if pt.description and pt.description != stored[pt.name]:
+                if pt.name not in ids:  # added earlier in this batch (a repeated name)
+                    writes.flush()
+                    ids = point_type_ids(conn)
+                pid = ids[pt.name]
+                writes.add(_UPDATE_BY_ID[t.point_types], {"_id": pid, "description": pt.description}, pid)
+                stored[pt.name] = pt.description
             continue
         code = pt.code
         n = 2
         while code in codes:  # the same code under another name in another index: keep both
             code, n = f"{pt.code}-{n}", n + 1
         codes.add(code)
-        ids[pt.name] = conn.execute(
-            sa.insert(t.point_types).values(code=code, name=pt.name, description=pt.description)
-        ).inserted_primary_key[0]
-    return ids
+        writes.add(_INSERT_RETURNING[t.point_types], dict(code=code, name=pt.name, description=pt.description))
+        stored[pt.name] = pt.description
+    writes.flush()
+    return point_type_ids(conn) if len(stored) > len(ids) else ids
 
 
 def point_type_ids(conn: sa.Connection) -> dict[str, int]:
-    return {name: pid for pid, name in conn.execute(sa.select(t.point_types.c.id, t.point_types.c.name))}
+    return {name: pid for pid, name in conn.execute(sa.select(t.point_types.c.id, t.point_types.c.name)).all()}
 
 
 def list_point_types(conn: sa.Connection) -> list[PointType]:
@@ -148,15 +226,31 @@ def list_point_types(conn: sa.Connection) -> list[PointType]:
 # --- points ------------------------------------------------------------------------------------
 
 
+_POINT_VALUES = (
+    "name",
+    "point_type_id",
+    "street_id",
+    "address",
+    "lat",
+    "lon",
+    "custodian_unit_id",
+    "road_chief_unit_id",
+    "owner_leader",
+    "active",
+)
+
+
 def save_points(conn: sa.Connection, points: Iterable[Point]) -> tuple[int, int]:
     """Insert new points and update existing ones (matched by code). Returns (added, updated)."""
     units = _unit_ids(conn)
     types = point_type_ids(conn)
     # The stored values too: a point whose values did not change is counted as updated but not written again, so
     # importing the register the office exported (and edited here and there) rewrites only what changed.
-    existing = {r.code: r for r in conn.execute(sa.select(t.points))}
+    cols = [t.points.c[k] for k in ("code", "id", *_POINT_VALUES)]
+    existing: dict[str, tuple | None] = {r[0]: tuple(r[1:]) for r in conn.execute(sa.select(*cols)).all()}
     added = updated = 0
     inserts = []
+    updates = _Writes(conn)
     for p in points:
         if p.point_type not in types:
             raise StoreError(f"点位“{p.code}”的点位类型“{p.point_type}”不存在")
@@ -164,27 +258,30 @@ def save_points(conn: sa.Connection, points: Iterable[Point]) -> tuple[int, int]
             name = getattr(p, field)
             if name and name not in units:
                 raise StoreError(f"点位“{p.code}”的单位“{name}”不存在")
-        values = dict(
-            name=p.name,
-            point_type_id=types[p.point_type],
-            street_id=units.get(p.street) if p.street else None,
-            address=p.address,
-            lat=p.lat,
-            lon=p.lon,
-            custodian_unit_id=units.get(p.custodian_unit) if p.custodian_unit else None,
-            road_chief_unit_id=units.get(p.road_chief_unit) if p.road_chief_unit else None,
-            owner_leader=p.owner_leader,
-            active=p.active,
+        values = (
+            p.name,
+            types[p.point_type],
+            units.get(p.street) if p.street else None,
+            p.address,
+            p.lat,
+            p.lon,
+            units.get(p.custodian_unit) if p.custodian_unit else None,
+            units.get(p.road_chief_unit) if p.road_chief_unit else None,
+            p.owner_leader,
+            p.active,
         )
         if p.code in existing:
             row = existing[p.code]  # None: added earlier in this batch (a repeated code), as before a no-op
-            if row is not None and any(getattr(row, k) != v for k, v in values.items()):
-                conn.execute(sa.update(t.points).where(t.points.c.id == row.id).values(**values))
+            if row is not None and row[1:] != values:
+                updates.add(
+                    _UPDATE_BY_ID[t.points], {"_id": row[0], **dict(zip(_POINT_VALUES, values, strict=True))}, row[0]
+                )
             updated += 1
         else:
-            inserts.append(dict(code=p.code, **values))
+            inserts.append(dict(code=p.code, **dict(zip(_POINT_VALUES, values, strict=True))))
             existing[p.code] = None
             added += 1
+    updates.flush()
     if inserts:
         conn.execute(sa.insert(t.points), inserts)
     return added, updated
@@ -267,10 +364,6 @@ def find_index(conn: sa.Connection, name: str, version: str) -> int | None:
     ).scalar_one_or_none()
 
 
-# Inserts of one row each, values bound at execution: a statement built per row cost more than the row (issue 7).
-_INSERT = {table: sa.insert(table) for table in (t.categories, t.indicators, t.items, t.standards)}
-
-
 def save_index(conn: sa.Connection, index: EvaluationIndex, *, replace: bool = False) -> int:
     """Store a whole, already validated index. Point types it names are added to the register.
 
@@ -306,54 +399,61 @@ def save_index(conn: sa.Connection, index: EvaluationIndex, *, replace: bool = F
                 for i, pt in enumerate(index.point_types)
             ],
         )
-    std_rows, type_rows, unit_rows = [], [], []
-    for ci, cat in enumerate(index.categories):
-        cat_id = conn.execute(
-            _INSERT[t.categories], dict(index_id=index_id, code=cat.code, name=cat.name, position=ci)
-        ).inserted_primary_key[0]
-        indicator_ids = {}
-        for ii, ind in enumerate(cat.indicators):
-            indicator_ids[ind.code] = conn.execute(
-                _INSERT[t.indicators],
-                dict(index_id=index_id, category_id=cat_id, code=ind.code, name=ind.name, position=ii),
-            ).inserted_primary_key[0]
-        for ii, item in enumerate(cat.items):
-            item_id = conn.execute(
-                _INSERT[t.items],
-                dict(
-                    index_id=index_id,
-                    category_id=cat_id,
-                    indicator_id=indicator_ids.get(item.indicator),
-                    code=item.code,
-                    name=item.name,
-                    position=ii,
-                ),
-            ).inserted_primary_key[0]
+    # Level by level, each level's rows in one statement (issue 7).
+    cat_ids = _insert_many(
+        conn,
+        t.categories,
+        [dict(index_id=index_id, code=c.code, name=c.name, position=ci) for ci, c in enumerate(index.categories)],
+    )
+    ind_rows = [
+        dict(index_id=index_id, category_id=cat_id, code=ind.code, name=ind.name, position=ii)
+        for cat, cat_id in zip(index.categories, cat_ids, strict=True)
+        for ii, ind in enumerate(cat.indicators)
+    ]
+    ind_ids = iter(_insert_many(conn, t.indicators, ind_rows))
+    item_rows = []
+    for cat, cat_id in zip(index.categories, cat_ids, strict=True):
+        indicator_ids = {ind.code: next(ind_ids) for ind in cat.indicators}  # a repeated code: its last indicator
+        item_rows += [
+            dict(
+                index_id=index_id,
+                category_id=cat_id,
+                indicator_id=indicator_ids.get(item.indicator),
+                code=item.code,
+                name=item.name,
+                position=ii,
+            )
+            for ii, item in enumerate(cat.items)
+        ]
+    item_ids = iter(_insert_many(conn, t.items, item_rows))
+    standards: list[Standard] = []
+    std_rows = []
+    for cat in index.categories:
+        for item in cat.items:
+            item_id = next(item_ids)
             for si, s in enumerate(item.standards):
+                standards.append(s)
                 std_rows.append(
-                    (
-                        s,
-                        dict(
-                            index_id=index_id,
-                            item_id=item_id,
-                            code=s.code,
-                            text=s.text,
-                            methods=[m.value for m in s.methods],
-                            full_marks=s.full_marks,
-                            scoring_mode=s.scoring_mode.value,
-                            per_instance=s.per_instance,
-                            cap=s.cap,
-                            responsibility=s.responsibility.value,
-                            veto=s.veto.value,
-                            instructions=s.instructions,
-                            severity=s.severity.value,
-                            deadline_days=s.deadline_days,
-                            position=si,
-                        ),
+                    dict(
+                        index_id=index_id,
+                        item_id=item_id,
+                        code=s.code,
+                        text=s.text,
+                        methods=[m.value for m in s.methods],
+                        full_marks=s.full_marks,
+                        scoring_mode=s.scoring_mode.value,
+                        per_instance=s.per_instance,
+                        cap=s.cap,
+                        responsibility=s.responsibility.value,
+                        veto=s.veto.value,
+                        instructions=s.instructions,
+                        severity=s.severity.value,
+                        deadline_days=s.deadline_days,
+                        position=si,
                     )
                 )
-    for s, row in std_rows:
-        sid = conn.execute(_INSERT[t.standards], row).inserted_primary_key[0]
+    type_rows, unit_rows = [], []
+    for s, sid in zip(standards, _insert_many(conn, t.standards, std_rows), strict=True):
         type_rows += [dict(standard_id=sid, point_type_id=types[p], position=i) for i, p in enumerate(s.point_types)]
         if s.lead_unit:
             unit_rows.append(dict(standard_id=sid, unit_id=units[s.lead_unit], role="lead", position=0))
