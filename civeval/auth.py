@@ -7,6 +7,7 @@ logged: only argon2id hashes, and the audit log masks those.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import hashlib
 import os
 import secrets
@@ -146,11 +147,29 @@ def get_user(conn: sa.Connection, username: str) -> UserInfo | None:
 
 def load_actor(conn: sa.Connection, user_id: int) -> Actor | None:
     """The acting user for a session, re-read from the store (grants may have changed); None if gone or disabled."""
-    row = conn.execute(sa.select(t.users).where(t.users.c.id == user_id)).mappings().first()
-    if row is None or not row["active"]:
+    row = conn.execute(_actor_selects()[0], {"user_id": user_id}).first()
+    if row is None or not row.active:
         return None
-    grants = _grants(conn, [user_id]).get(user_id, [])
-    return Actor(user_id=row["id"], username=row["username"], display_name=row["display_name"], grants=tuple(grants))
+    grants = tuple(
+        Grant(role=Role(role), scope=scope) for role, scope in conn.execute(_actor_selects()[1], {"user_id": user_id})
+    )
+    return Actor(user_id=row.id, username=row.username, display_name=row.display_name, grants=grants)
+
+
+@functools.cache
+def _actor_selects() -> tuple[sa.Select, sa.Select]:
+    """The user ``:user_id`` and their grants (as ``_grants`` orders them): built once, as ``load_actor`` runs on
+    every write the app makes (``resume_session``)."""
+    user = sa.select(t.users.c.id, t.users.c.username, t.users.c.display_name, t.users.c.active).where(
+        t.users.c.id == sa.bindparam("user_id")
+    )
+    grants = (
+        sa.select(t.role_grants.c.role, t.units.c.name)
+        .select_from(t.role_grants.outerjoin(t.units, t.units.c.id == t.role_grants.c.scope_unit_id))
+        .where(t.role_grants.c.user_id == sa.bindparam("user_id"))
+        .order_by(t.role_grants.c.id)
+    )
+    return user, grants
 
 
 def has_admin(conn: sa.Connection) -> bool:
@@ -289,11 +308,7 @@ def resume_session(
         return None
     now = now or audit.now()
     with engine.begin() as conn:
-        row = conn.execute(
-            sa.select(t.login_sessions).where(
-                t.login_sessions.c.token_hash == _token_hash(token), t.login_sessions.c.ended_at.is_(None)
-            )
-        ).first()
+        row = conn.execute(_live_session_select(), {"token_hash": _token_hash(token)}).first()
         if row is None:
             return None
         if session_expired(row.last_seen_at, now, timeout):
@@ -302,6 +317,13 @@ def resume_session(
         if now - row.last_seen_at >= TOUCH_EVERY:
             conn.execute(sa.update(t.login_sessions).where(t.login_sessions.c.id == row.id).values(last_seen_at=now))
         return load_actor(conn, row.user_id)
+
+
+@functools.cache
+def _live_session_select() -> sa.Select:
+    return sa.select(t.login_sessions).where(
+        t.login_sessions.c.token_hash == sa.bindparam("token_hash"), t.login_sessions.c.ended_at.is_(None)
+    )
 
 
 def end_session(engine: sa.Engine, token: str | None, *, now: dt.datetime | None = None) -> None:

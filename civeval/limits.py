@@ -15,11 +15,11 @@ Free text has no column limit (``Text``); these are the limits chosen for it.
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.sql.dml import Insert, Update
+from sqlalchemy.sql.elements import BindParameter
 
 from civeval.store.repo import StoreError
 
@@ -94,20 +94,20 @@ _COLUMNS = {
     "instances": "问题处数",
     "position": "序号",
 }
-_MULTI_VALUES = re.compile(r"_m\d+$")  # insert().values([...]) names its parameters code_m0, code_m1 …
-_BOUNDS: dict[sa.Table, dict[str, tuple[str, int]]] = {}
+_BOUNDS: dict[sa.Table, dict[str, tuple[bool, int, str]]] = {}
 
 
-def _bounds(table: sa.Table) -> dict[str, tuple[str, int]]:
-    """Column key -> ("text", n) for String(n), ("int", INT_MAX) for Integer (not BigInteger)."""
+def _bounds(table: sa.Table) -> dict[str, tuple[bool, int, str]]:
+    """Column key -> (is text, limit, label): String(n) columns (limit n) and Integer ones (not BigInteger, limit
+    INT_MAX). Worked out once per table: the listener runs on every write."""
     found = _BOUNDS.get(table)
     if found is None:
         found = {}
         for column in table.columns:
             if (n := column_limit(column)) is not None:
-                found[column.key] = ("text", n)
+                found[column.key] = (True, n, _label(table, column.key))
             elif isinstance(column.type, sa.Integer) and not isinstance(column.type, sa.BigInteger):
-                found[column.key] = ("int", INT_MAX)
+                found[column.key] = (False, INT_MAX, _label(table, column.key))
         _BOUNDS[table] = found
     return found
 
@@ -116,31 +116,71 @@ def _label(table: sa.Table, key: str) -> str:
     return _TABLES.get(table.name, "") + _COLUMNS.get(key, key)
 
 
-def _check_value(table: sa.Table, key: str, value: Any) -> None:
-    bound = _bounds(table).get(key)
-    if bound is None or value is None or isinstance(value, bool):
-        return
-    kind, limit = bound
-    if kind == "text" and isinstance(value, str) and len(value) > limit:
-        raise OutOfBounds(too_long(value, limit, _label(table, key)))
-    if kind == "int" and isinstance(value, int) and not -limit - 1 <= value <= limit:
-        raise OutOfBounds(f"「{_label(table, key)}」数值过大：{value}")
+def _check_value(bound: tuple[bool, int, str], value: Any) -> None:
+    text, limit, label = bound
+    if text:
+        if isinstance(value, str) and len(value) > limit:
+            raise OutOfBounds(too_long(value, limit, label))
+    elif isinstance(value, int) and not isinstance(value, bool) and not -limit - 1 <= value <= limit:
+        raise OutOfBounds(f"「{label}」数值过大：{value}")
+
+
+def _check_row(bounds: dict[str, tuple[bool, int, str]], row: Any) -> None:
+    """A row of values keyed by column key (or Column), as given to execute() or to ``.values()``."""
+    for key, value in row.items():
+        if value is None:
+            continue
+        bound = bounds.get(key if isinstance(key, str) else getattr(key, "key", None))
+        if bound is not None:
+            _check_value(bound, value)
+
+
+def _check_inline(bounds: dict[str, tuple[bool, int, str]], values: Any, params: dict[str, Any]) -> None:
+    """The values written into the statement itself (``.values(...)``): literal values as bound parameters,
+    named parameters given at execution (``.values(name=bindparam("n"))``), SQL expressions (not checked)."""
+    for key, value in values.items():
+        bound = bounds.get(key if isinstance(key, str) else getattr(key, "key", None))
+        if bound is None or not isinstance(value, BindParameter):
+            continue
+        if value.value is not None or value.callable is not None:
+            value = value.effective_value
+        elif value.key in params:
+            value = params[value.key]
+        else:
+            continue
+        if value is not None:
+            _check_value(bound, value)
 
 
 def _before_execute(conn, clause, multiparams, params, execution_options):
+    """Refuse an INSERT or UPDATE whose values do not fit their columns. Reads the values where they are (the
+    parameters passed, the statement's ``.values()``) without compiling the statement: this runs on every write,
+    and compiling costs more than the write itself (issue 7)."""
     if not isinstance(clause, Insert | Update) or execution_options.get("audit_exempt"):
         return
     table = clause.table
-    if not isinstance(table, sa.Table) or not _bounds(table):
+    if not isinstance(table, sa.Table):
+        return
+    bounds = _BOUNDS.get(table)
+    if bounds is None:
+        bounds = _bounds(table)
+    if not bounds:
         return
     if conn.get_execution_options().get("audit_exempt"):
         return  # migrations and restores write what they were given
-    rows: list[dict[str, Any]] = [dict(p) for p in multiparams if isinstance(p, dict)] if multiparams else []
-    rows.append(dict(params or {}))
-    rows.append(clause.compile(dialect=conn.dialect).params)
-    for row in rows:
-        for key, value in row.items():
-            _check_value(table, _MULTI_VALUES.sub("", key), value)
+    for row in multiparams or ():
+        if isinstance(row, dict):
+            _check_row(bounds, row)
+    if params:
+        _check_row(bounds, params)
+    if clause._values:
+        _check_inline(bounds, clause._values, params or {})
+    for rows in getattr(clause, "_multi_values", None) or ():  # insert().values([{...}, {...}])
+        for row in rows:
+            if isinstance(row, dict):
+                _check_row(bounds, row)
+            else:  # positional: in the table's column order
+                _check_row(bounds, dict(zip(table.columns.keys(), row, strict=False)))
 
 
 def install(engine: sa.Engine) -> None:
