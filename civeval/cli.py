@@ -52,6 +52,10 @@ def cmd_init(args: argparse.Namespace) -> None:
     with engine.connect() as conn:
         counts = repo.count_rows(conn)
     print(f"数据库已就绪：{engine.url.render_as_string(hide_password=True)}")
+    from civeval import archive
+
+    if recorded := archive.backfill(engine):
+        print(f"已归档 {recorded} 个已结束轮次的测评结果（供趋势和环比使用）")
     if first := auth.ensure_first_admin(engine):
         print("首次运行：已创建管理员账户。以下一次性密码只显示这一次，首次登录后须修改：")
         print(f"  用户名 {first[0]}  一次性密码 {first[1]}")

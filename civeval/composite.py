@@ -187,6 +187,11 @@ def survey_rate(conn: sa.Connection, round_id: int) -> float | None:
 def round_composite(conn: sa.Connection, actor: Actor, round_id: int) -> Composite:
     """The composite of one round with the stored weights (the actor must see scores)."""
     require(actor, Action.view_scores)
+    from civeval import archive, dashboard  # both read this module
+
+    if dashboard._city_wide(actor) and (s := archive.load(conn, [round_id]).get(round_id)):  # a closed round
+        rates = {"field": s.field_rate, "materials": s.materials_rate, "survey": survey_rate(conn, round_id)}
+        return combine(rates, load_settings(conn).part_weights)
     return of_scores(conn, rounds.round_scores(conn, actor, round_id))
 
 
@@ -244,8 +249,11 @@ def cycle_score(year_scores: Sequence[float | None], weights: Sequence[float] = 
     return math.fsum(w * s for w, s in got) / total if total else None
 
 
-def cycle(conn: sa.Connection, actor: Actor, *, upto: dt.date | None = None) -> Cycle:
-    """The current cycle: for each of its years, the composite of the year's last mock round (by start date)."""
+def cycle(
+    conn: sa.Connection, actor: Actor, *, upto: dt.date | None = None, known: Mapping[int, Composite] | None = None
+) -> Cycle:
+    """The current cycle: for each of its years, the composite of the year's last mock round (by start date).
+    ``known``: composites already computed, by round id (the dashboard's own round), not computed again."""
     require(actor, Action.view_scores)
     settings = load_settings(conn)
     infos = [
@@ -260,7 +268,8 @@ def cycle(conn: sa.Connection, actor: Actor, *, upto: dt.date | None = None) -> 
         mine = sorted((i for i in infos if i.start_date.year == year), key=lambda i: (i.start_date, i.id))
         if mine:
             last = mine[-1]
-            years.append(YearScore(year, last.id, last.name, round_composite(conn, actor, last.id)))
+            c = (known or {}).get(last.id) or round_composite(conn, actor, last.id)
+            years.append(YearScore(year, last.id, last.name, c))
         else:
             years.append(YearScore(year, None, None, None))
     return Cycle(years, settings.year_weights)

@@ -18,8 +18,16 @@ from dataclasses import dataclass, replace
 
 import sqlalchemy as sa
 
-from civeval import audit, losses, rounds, scoring
-from civeval.metrics import FindingFacts, RectificationMetrics, by_group, finding_facts_series, rectification
+from civeval import archive, audit, losses, rounds, scoring
+from civeval.metrics import (
+    FindingFacts,
+    RectificationMetrics,
+    by_group,
+    finding_facts_series,
+    open_by_point,
+    rectification,
+    rectification_totals,
+)
 from civeval.models import Actor, Answer, FindingStatus, Result
 from civeval.permissions import Action, reach, require
 from civeval.registers import point_units, unit_subtree
@@ -66,11 +74,12 @@ class RankRow:
 
 def rank_rows(
     groups: Sequence[scoring.RankedGroup],
-    previous: Sequence[scoring.RankedGroup] | None,
+    previous: dict[str, float | None] | None,
     rect: dict[Hashable, RectificationMetrics] | None = None,
 ) -> list[RankRow]:
-    deltas = scoring.rate_deltas([g.group for g in groups], [g.group for g in previous]) if previous else {}
+    """A ranking's rows; ``previous`` maps each group of the previous round to its rate (for the deltas)."""
     bottom = bottom_keys(groups)
+    before = previous or {}
     return [
         RankRow(
             rank=g.rank,
@@ -80,7 +89,7 @@ def rank_rows(
             full=g.group.full,
             findings=g.findings,
             observations=g.group.observations,
-            delta=deltas.get(g.key),
+            delta=scoring.delta(g.rate, before.get(str(g.key))) if previous is not None else None,
             bottom=g.key in bottom,
             rectification=(rect or {}).get(g.key),
         )
@@ -135,9 +144,8 @@ class Dashboard:
     as_of: dt.date
     previous: rounds.RoundInfo | None  # the latest earlier round of the same kind with observations
     scores: rounds.RoundScores
-    previous_scores: rounds.RoundScores | None
+    previous_scores: archive.Summary | None  # that round's rates (overall, field, by group)
     round_findings: list[FindingFacts]  # the round's findings as they stood on the as-of date
-    all_findings: list[FindingFacts]  # every visible finding as it stood on the as-of date
     rectification: RectificationMetrics  # of the round's findings
     city_rectification: RectificationMetrics  # of all findings
     by_street: list[RankRow]
@@ -149,12 +157,12 @@ class Dashboard:
 
     @property
     def field_delta(self) -> float | None:
-        return scoring.delta(self.scores.field.rate, self.previous_scores.field.rate if self.previous_scores else None)
+        return scoring.delta(self.scores.field.rate, self.previous_scores.field_rate if self.previous_scores else None)
 
     @property
     def overall_delta(self) -> float | None:
         return scoring.delta(
-            self.scores.overall.rate, self.previous_scores.overall.rate if self.previous_scores else None
+            self.scores.overall.rate, self.previous_scores.overall_rate if self.previous_scores else None
         )
 
     def ranking(self, dim: str) -> list[RankRow]:
@@ -164,43 +172,54 @@ class Dashboard:
 DIMENSIONS = {"street": "街道/镇", "unit": "责任单位", "point_type": "点位类型"}
 
 
+def _city_wide(actor: Actor) -> bool:
+    return reach(actor, Action.view_scores) is None and reach(actor, Action.view_findings) is None
+
+
+def summaries(conn: sa.Connection, actor: Actor, round_ids: Sequence[int]) -> dict[int, archive.Summary]:
+    """The recorded summaries of closed rounds (``civeval.archive``), for a user who sees the whole city; a user who
+    sees part of it gets none (their figures are computed for their part)."""
+    return archive.load(conn, list(round_ids)) if _city_wide(actor) else {}
+
+
 def build(conn: sa.Connection, actor: Actor, round_id: int, as_of: dt.date | None = None) -> Dashboard:
     """Everything the dashboard shows for one round, as it stood at the end of ``as_of`` (default today)."""
     require(actor, Action.view_scores)
     as_of = as_of or audit.today()
     scores = rounds.round_scores(conn, actor, round_id)
     info = scores.round
-    previous_scores = None
-    prev_id = rounds.previous_round(conn, round_id)
-    if prev_id is not None:
-        previous_scores = rounds.round_scores(conn, actor, prev_id)
-        if not previous_scores.records:
-            previous_scores = None
     history = trend_rounds(conn, info)
-    series = finding_facts_series(
-        conn, actor, {as_of} | {min(i.end_date, as_of) for i in history}
-    )  # every visible finding, at each date the dashboard needs
-    everything = series[as_of]
-    in_round = [f for f in everything if f.round_id == round_id]
-    prev = previous_scores
+    prev_id = rounds.previous_round(conn, round_id)
+    stored = summaries(conn, actor, [i.id for i in history] + ([prev_id] if prev_id is not None else []))
+    prev_info, prev = None, None
+    if prev_id is not None:
+        prev = stored.get(prev_id) or archive.summarize(rounds.round_scores(conn, actor, prev_id))
+        if prev.observations:
+            prev_info = rounds._round_row(conn, prev_id)
+        else:
+            prev = None
+    in_round = finding_facts_series(conn, actor, [as_of], round_id=round_id)[as_of]
+    city = rectification_totals(conn, actor, [as_of])
+    groups = prev.groups if prev else {}
     return Dashboard(
         round=info,
         as_of=as_of,
-        previous=prev.round if prev else None,
+        previous=prev_info,
         scores=scores,
         previous_scores=prev,
         round_findings=in_round,
-        all_findings=everything,
         rectification=rectification(in_round, as_of),
-        city_rectification=rectification(everything, as_of),
-        by_street=rank_rows(scores.by_street, prev.by_street if prev else None, by_group(in_round, as_of, "street")),
-        by_unit=rank_rows(scores.by_unit, prev.by_unit if prev else None, by_group(in_round, as_of, "unit")),
+        city_rectification=city[as_of],
+        by_street=rank_rows(
+            scores.by_street, groups.get("street") if prev else None, by_group(in_round, as_of, "street")
+        ),
+        by_unit=rank_rows(scores.by_unit, groups.get("unit") if prev else None, by_group(in_round, as_of, "unit")),
         by_point_type=rank_rows(
-            scores.by_point_type, prev.by_point_type if prev else None, by_group(in_round, as_of, "point_type")
+            scores.by_point_type, groups.get("point_type") if prev else None, by_group(in_round, as_of, "point_type")
         ),
         losses=losses.standard_losses(scores.records, limit=TOP_LOSSES),
-        trend=_trend(conn, actor, history, scores, series, as_of),
-        points=_map_points(conn, scores, everything),
+        trend=_trend(conn, actor, history, scores, stored, as_of, city),
+        points=_map_points(conn, scores, open_by_point(conn, actor, as_of)),
     )
 
 
@@ -286,46 +305,48 @@ def _trend(
     actor: Actor,
     history: list[rounds.RoundInfo],
     current: rounds.RoundScores,
-    series: dict[dt.date, list[FindingFacts]],
+    stored: dict[int, archive.Summary],
     as_of: dt.date,
+    live: dict[dt.date, RectificationMetrics],
 ) -> list[TrendPoint]:
-    if reach(actor, Action.view_scores) is None:
-        rates = round_rates(conn, [i.id for i in history])
-    else:  # a scoped view: only the records within reach count, and responsibility is decided per record
-        rates = {}
-        for i in history:
-            s = current if i.id == current.round.id else rounds.round_scores(conn, actor, i.id)
-            rates[i.id] = RoundRates(s.field.rate, s.overall.rate, len(s.records))
-    out = []
+    """``live``: rectification metrics already computed, by date (the as-of date's)."""
+    rates: dict[int, RoundRates] = {}
     for i in history:
-        r = rates.get(i.id)
-        if r is None or not r.observations:
-            continue
+        if i.id == current.round.id:
+            rates[i.id] = RoundRates(current.field.rate, current.overall.rate, len(current.records))
+        elif i.id in stored:
+            s = stored[i.id]
+            rates[i.id] = RoundRates(s.field_rate, s.overall_rate, s.observations)
+    missing = [i.id for i in history if i.id not in rates]
+    if missing and reach(actor, Action.view_scores) is None:
+        rates.update(round_rates(conn, missing))
+    else:  # a scoped view: only the records within reach count, and responsibility is decided per record
+        for rid in missing:
+            s = rounds.round_scores(conn, actor, rid)
+            rates[rid] = RoundRates(s.field.rate, s.overall.rate, len(s.records))
+    shown = [i for i in history if rates.get(i.id) and rates[i.id].observations]
+    recorded = {}
+    for i in shown:
+        s = stored.get(i.id)
         on = min(i.end_date, as_of)
-        m = rectification(series[on], on)
-        out.append(
-            TrendPoint(
-                i.id, i.name, i.start_date, i.end_date, r.field_rate, r.overall_rate, on, m.rectification_rate,
-                m.on_time_rate,
-            )
-        )  # fmt: skip
+        if s is not None and s.rectification_on == on:
+            recorded[i.id] = (s.rectification_rate, s.on_time_rate)
+    needed = {min(i.end_date, as_of) for i in shown if i.id not in recorded} - set(live)
+    live = {**live, **rectification_totals(conn, actor, needed)}
+    out = []
+    for i in shown:
+        r = rates[i.id]
+        on = min(i.end_date, as_of)
+        rect, on_time = recorded[i.id] if i.id in recorded else (live[on].rectification_rate, live[on].on_time_rate)
+        out.append(TrendPoint(i.id, i.name, i.start_date, i.end_date, r.field_rate, r.overall_rate, on, rect, on_time))
     return out
 
 
 # --- map ---------------------------------------------------------------------------------------------------------
 
 
-def _open_at(findings: Sequence[FindingFacts]) -> dict[str, int]:
-    out: dict[str, int] = {}
-    for f in findings:
-        if f.open and f.point_code:
-            out[f.point_code] = out.get(f.point_code, 0) + 1
-    return out
-
-
-def _map_points(conn: sa.Connection, scores: rounds.RoundScores, findings: Sequence[FindingFacts]) -> list[MapPoint]:
-    rates = {g.key: g for g in scoring.group_rates([r for r in scores.records if r.point_code], lambda r: r.point_code)}
-    open_at = _open_at(findings)
+def _map_points(conn: sa.Connection, scores: rounds.RoundScores, open_at: dict[str, int]) -> list[MapPoint]:
+    rates = {g.key: g.group for g in scores.by_point}  # keyed "code name"
     drawn = sa.select(t.round_points.c.point_id).where(t.round_points.c.round_id == scores.round.id)
     coords = {
         r.code: r
@@ -337,12 +358,13 @@ def _map_points(conn: sa.Connection, scores: rounds.RoundScores, findings: Seque
     for r in scores.records:
         if r.point_code is None or r.point_code in seen:
             continue
-        g = rates[r.point_code]
+        g = rates.get(f"{r.point_code} {r.point_name}")  # none when nothing applied there
+        rate, failures = (g.rate, g.findings) if g else (None, 0)
         c = coords.get(r.point_code)
         n_open = open_at.get(r.point_code, 0)
         seen[r.point_code] = MapPoint(
             r.point_code, r.point_name or "", r.point_type or "", r.street, c.lat if c else None, c.lon if c else None,
-            g.rate, g.findings, n_open, result_band(g.rate), open_band(n_open),
+            rate, failures, n_open, result_band(rate), open_band(n_open),
         )  # fmt: skip
     return sorted(seen.values(), key=lambda p: p.code)
 

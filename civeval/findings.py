@@ -335,11 +335,13 @@ def _event(
     to_status: str,
     reason: str = "",
     detail: dict | None = None,
+    at: dt.datetime | None = None,
 ) -> int:
+    """Append an event; the caller has set the finding's ``changed_at`` to the same ``at``."""
     return conn.execute(
         sa.insert(t.finding_events).values(
             finding_id=finding_id,
-            at=audit.now(),
+            at=at or audit.now(),
             actor=actor.username,
             action=action,
             from_status=from_status,
@@ -386,11 +388,12 @@ def _insert(
             assigned_at=now,
             deadline=deadline,
             recurrence_of=recurrence_of,
+            changed_at=now,
         )
     ).inserted_primary_key[0]
     code = f"WT{fid:06d}"
     conn.execute(sa.update(t.findings).where(t.findings.c.id == fid).values(code=code))
-    _event(conn, actor, fid, "create", None, S.assigned.value, detail={"deadline": deadline.isoformat()})
+    _event(conn, actor, fid, "create", None, S.assigned.value, detail={"deadline": deadline.isoformat()}, at=now)
     return fid
 
 
@@ -429,12 +432,13 @@ def sync_point_findings(
         ).first()
         if not scored.failed:
             if existing is not None and FindingStatus(existing.status) in OPEN_STATES:
+                now = audit.now()
                 conn.execute(
                     sa.update(t.findings)
                     .where(t.findings.c.id == existing.id)
-                    .values(status=S.voided.value, voided_at=audit.now(), version=t.findings.c.version + 1)
+                    .values(status=S.voided.value, voided_at=now, changed_at=now, version=t.findings.c.version + 1)
                 )
-                _event(conn, actor, existing.id, "void", existing.status, S.voided.value, "测评记录已改为符合")
+                _event(conn, actor, existing.id, "void", existing.status, S.voided.value, "测评记录已改为符合", at=now)
             continue
         if existing is not None:
             continue
@@ -672,7 +676,12 @@ def transition(
             if not prepared:
                 raise FindingError("请上传整改后的照片")
         elif action is FindingAction.pass_reinspection:
-            values.update(closed_at=now, closed_by=actor.username, reinspections=f.reinspections + 1)
+            values.update(
+                closed_at=now,
+                closed_on=audit.local_date(now),
+                closed_by=actor.username,
+                reinspections=f.reinspections + 1,
+            )
         elif action is FindingAction.fail_reinspection:
             values.update(reinspections=f.reinspections + 1)
         elif action is FindingAction.request_extension:
@@ -703,11 +712,11 @@ def transition(
         done = conn.execute(
             sa.update(t.findings)
             .where(t.findings.c.id == f.id, t.findings.c.version == f.version)
-            .values(status=to_state.value, version=f.version + 1, **values)
+            .values(status=to_state.value, version=f.version + 1, changed_at=now, **values)
         ).rowcount
         if not done:  # changed between reading and writing
             raise FindingError(_changed_by(conn, f))
-        eid = _event(conn, actor, f.id, action.value, f.status.value, to_state.value, reason, detail or None)
+        eid = _event(conn, actor, f.id, action.value, f.status.value, to_state.value, reason, detail or None, at=now)
         if prepared:
             store = photos.photo_store(engine)
             start = len(f.after_photos)

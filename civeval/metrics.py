@@ -57,6 +57,7 @@ class FindingFacts:
     recurred: bool
     point_code: str | None = None
     point_name: str | None = None
+    closed_on: dt.date | None = None  # the office's date of closed_at
 
     @property
     def closed(self) -> bool:
@@ -78,6 +79,12 @@ def finding_facts(
     return finding_facts_series(conn, actor, [as_of], round_id=round_id)[as_of]
 
 
+def _scope(conn: sa.Connection, actor: Actor) -> set[str] | None:
+    """Names of the units within the actor's reach for findings; None for city-wide."""
+    where = reach(actor, Action.view_findings)
+    return None if where is None else unit_subtree(repo.list_units(conn), where)
+
+
 def finding_facts_series(
     conn: sa.Connection,
     actor: Actor,
@@ -86,22 +93,43 @@ def finding_facts_series(
     round_id: int | None = None,
     point_id: int | None = None,
 ) -> dict[dt.date, list[FindingFacts]]:
-    """``finding_facts`` for several as-of dates, reading the findings and their events once (for trends);
-    only one round's or one point's findings when asked."""
+    """``finding_facts`` for several as-of dates, reading the findings once (for trends); only one round's or one
+    point's findings when asked.
+
+    A finding whose last event (``changed_at``) came before the end of a date stood then as it stands now, so its
+    facts are its current columns; only the findings that moved after the earliest date have their events read and
+    replayed (the two ways agree: tests/test_metrics_facts.py)."""
     require(actor, Action.view_findings)
+    f = t.findings.c
+    only = []
+    if round_id is not None:
+        only.append(f.round_id == round_id)
+    if point_id is not None:
+        only.append(f.point_id == point_id)
+    return _series(conn, actor, dates, only)
+
+
+def _series(conn: sa.Connection, actor: Actor, dates: Iterable[dt.date], only: list) -> dict[dt.date, list]:
     dates = sorted(set(dates))
     if not dates:
         return {}
     ends = {d: audit.local_day_start(d + dt.timedelta(days=1)) for d in dates}
-    last = ends[dates[-1]]
+    first, last = ends[dates[0]], ends[dates[-1]]
     street = t.units.alias("street")
+    f = t.findings.c
     q = (
         sa.select(
-            t.findings.c.id,
-            t.findings.c.code,
-            t.findings.c.source,
-            t.findings.c.round_id,
-            t.findings.c.created_at,
+            f.id,
+            f.code,
+            f.source,
+            f.round_id,
+            f.created_at,
+            f.status,
+            f.deadline,
+            f.closed_at,
+            f.closed_on,
+            f.reinspections,
+            f.changed_at,
             t.units.c.name.label("unit"),
             street.c.name.label("street"),
             t.point_types.c.name.label("point_type"),
@@ -111,98 +139,97 @@ def finding_facts_series(
             t.points.c.name.label("point_name"),
         )
         .select_from(
-            t.findings.join(t.units, t.units.c.id == t.findings.c.unit_id)
-            .outerjoin(t.points, t.points.c.id == t.findings.c.point_id)
+            t.findings.join(t.units, t.units.c.id == f.unit_id)
+            .outerjoin(t.points, t.points.c.id == f.point_id)
             .outerjoin(street, street.c.id == t.points.c.street_id)
             .outerjoin(t.point_types, t.point_types.c.id == t.points.c.point_type_id)
-            .outerjoin(t.standards, t.standards.c.id == t.findings.c.standard_id)
+            .outerjoin(t.standards, t.standards.c.id == f.standard_id)
             .outerjoin(t.items, t.items.c.id == t.standards.c.item_id)
             .outerjoin(t.categories, t.categories.c.id == t.items.c.category_id)
         )
-        .where(t.findings.c.created_at < last)
+        .where(f.created_at < last)
     )
-    only = []
-    if round_id is not None:
-        only.append(t.findings.c.round_id == round_id)
-    if point_id is not None:
-        only.append(t.findings.c.point_id == point_id)
-    q = q.where(*only)
-    rows = {r.id: r for r in conn.execute(q)}
-    where = reach(actor, Action.view_findings)
-    if where is not None:
-        inside = unit_subtree(repo.list_units(conn), where)
+    rows = {r.id: r for r in conn.execute(q.where(*only).order_by(f.id))}
+    inside = _scope(conn, actor)
+    if inside is not None:
         rows = {k: r for k, r in rows.items() if r.unit in inside or (r.street and r.street in inside)}
-    recurrences = conn.execute(
-        sa.select(t.findings.c.recurrence_of, t.findings.c.created_at).where(
-            t.findings.c.recurrence_of.is_not(None), t.findings.c.created_at < last
-        )
-    ).all()
+    recurrences = []
+    later = sa.select(f.recurrence_of, f.created_at).where(f.recurrence_of.is_not(None), f.created_at < last)
+    if only and len(rows) <= 20_000:  # the recurrences of these findings only, by the recurrence_of index
+        ids = list(rows)
+        for chunk in range(0, len(ids), 5000):
+            recurrences += conn.execute(later.where(f.recurrence_of.in_(ids[chunk : chunk + 5000]))).all()
+    else:
+        recurrences = conn.execute(later).all()
+    moving = [fid for fid, r in rows.items() if r.changed_at is None or r.changed_at >= first]
     events: dict[int, list] = {}
-    ev_q = sa.select(
-        t.finding_events.c.finding_id,
-        t.finding_events.c.action,
-        t.finding_events.c.to_status,
-        t.finding_events.c.detail,
-        t.finding_events.c.at,
-    ).where(t.finding_events.c.at < last)
-    if only:
-        ev_q = ev_q.where(t.finding_events.c.finding_id.in_(sa.select(t.findings.c.id).where(*only)))
-    for ev in conn.execute(ev_q.order_by(t.finding_events.c.finding_id, t.finding_events.c.id)):
-        if ev.finding_id in rows:
-            events.setdefault(ev.finding_id, []).append(ev)
-    return {d: _replay(rows, events, recurrences, ends[d]) for d in dates}
+    ev = t.finding_events.c
+    for chunk in range(0, len(moving), 5000):  # by the finding_id index, a few thousand at a time
+        for e in conn.execute(
+            sa.select(ev.finding_id, ev.action, ev.to_status, ev.detail, ev.at)
+            .where(ev.finding_id.in_(moving[chunk : chunk + 5000]), ev.at < last)
+            .order_by(ev.finding_id, ev.id)
+        ):
+            events.setdefault(e.finding_id, []).append(e)
+    return {d: _facts_at(rows, events, recurrences, ends[d]) for d in dates}
 
 
-def _replay(rows: dict, events: dict[int, list], recurrences: list, end: dt.datetime) -> list[FindingFacts]:
-    """Each finding created before ``end`` as its events up to ``end`` leave it."""
+def _facts_at(rows: dict, events: dict[int, list], recurrences: list, end: dt.datetime) -> list[FindingFacts]:
+    """Each finding created before ``end`` as it stood then: its current columns when its last event came before
+    ``end``, else what its events up to ``end`` leave it."""
     recurred = {of for of, at in recurrences if at < end}
     out = []
     for fid, r in rows.items():
         if r.created_at >= end:
             continue
-        status, deadline, assigned_at, closed_at, n, first = None, None, None, None, 0, None
-        for ev in events.get(fid, ()):
-            if ev.at >= end:
+        if r.changed_at is not None and r.changed_at < end:  # nothing happened to it since
+            status = r.status
+            if status == "voided":
                 continue
-            detail = ev.detail or {}
-            if ev.action == "create":
-                deadline, assigned_at = dt.date.fromisoformat(detail["deadline"]), ev.at
-            elif ev.action == "grant_extension":
-                deadline = dt.date.fromisoformat(detail["to"])
-            elif ev.action == "reassign" and "deadline" in detail:
-                deadline = dt.date.fromisoformat(detail["deadline"])
-            elif ev.action in ("pass_reinspection", "fail_reinspection"):
-                n += 1
-                if n == 1:
-                    first = ev.action == "pass_reinspection"
-                if ev.action == "pass_reinspection":
-                    closed_at = ev.at
-            status = ev.to_status
-        if status is None or status == "voided":
-            continue
+            n = r.reinspections
+            # a passed re-inspection closes a finding for good, so the first one passed iff it was the only one
+            first = None if not n else (n == 1 and status == "closed")
+            facts = (r.created_at, r.deadline, status, r.closed_at, n, first, r.closed_on)
+        else:
+            facts = _replayed(events.get(fid, ()), end)
+            if facts is None:
+                continue
+        assigned_at, deadline, status, closed_at, n, first, closed_on = facts
         out.append(
             FindingFacts(
-                fid,
-                r.code,
-                r.source,
-                r.unit,
-                r.street,
-                r.point_type,
-                r.standard,
-                r.category,
-                r.round_id,
-                assigned_at,
-                deadline,
-                status,
-                closed_at,
-                n,
-                first,
-                fid in recurred and status == "closed",
-                r.point_code,
-                r.point_name,
+                fid, r.code, r.source, r.unit, r.street, r.point_type, r.standard, r.category, r.round_id,
+                assigned_at, deadline, status, closed_at, n, first, fid in recurred and status == "closed",
+                r.point_code, r.point_name, closed_on,
             )
-        )
+        )  # fmt: skip
     return out
+
+
+def _replayed(events, end: dt.datetime) -> tuple | None:
+    """(assigned_at, deadline, status, closed_at, reinspections, first passed, closed_on) as the events up to
+    ``end`` leave a finding; None when it did not exist yet or was voided."""
+    status, deadline, assigned_at, closed_at, n, first = None, None, None, None, 0, None
+    for ev in events:
+        if ev.at >= end:
+            continue
+        detail = ev.detail or {}
+        if ev.action == "create":
+            deadline, assigned_at = dt.date.fromisoformat(detail["deadline"]), ev.at
+        elif ev.action == "grant_extension":
+            deadline = dt.date.fromisoformat(detail["to"])
+        elif ev.action == "reassign" and "deadline" in detail:
+            deadline = dt.date.fromisoformat(detail["deadline"])
+        elif ev.action in ("pass_reinspection", "fail_reinspection"):
+            n += 1
+            if n == 1:
+                first = ev.action == "pass_reinspection"
+            if ev.action == "pass_reinspection":
+                closed_at = ev.at
+        status = ev.to_status
+    if status is None or status == "voided":
+        return None
+    closed_on = audit.local_date(closed_at) if closed_at is not None else None
+    return assigned_at, deadline, status, closed_at, n, first, closed_on
 
 
 @dataclass(frozen=True)
@@ -236,38 +263,202 @@ def _ratio(a: int, b: int) -> float | None:
     return a / b if b else None
 
 
-def rectification(facts: Iterable[FindingFacts], as_of: dt.date) -> RectificationMetrics:
-    facts = list(facts)
+@dataclass
+class Tally:
+    """The counts behind RectificationMetrics, which add up: findings counted in SQL and findings replayed in Python
+    are two tallies summed."""
+
+    created: int = 0
+    due: int = 0
+    closed: int = 0
+    closed_due: int = 0
+    closed_on_time: int = 0
+    overdue: int = 0
+    open: int = 0
+    long_term: int = 0
+    reinspected: int = 0
+    first_pass: int = 0
+    recurred: int = 0
+    days: float = 0.0  # Σ days from assignment to closing of the closed ones
+
+    def __add__(self, other: Tally) -> Tally:
+        return Tally(**{k: getattr(self, k) + getattr(other, k) for k in self.__dataclass_fields__})
+
+    def metrics(self, as_of: dt.date) -> RectificationMetrics:
+        return RectificationMetrics(
+            as_of=as_of,
+            created=self.created,
+            due=self.due,
+            closed=self.closed,
+            closed_due=self.closed_due,
+            closed_on_time=self.closed_on_time,
+            overdue=self.overdue,
+            open=self.open,
+            long_term=self.long_term,
+            reinspected=self.reinspected,
+            first_pass=self.first_pass,
+            recurred=self.recurred,
+            mean_days_to_fix=self.days / self.closed if self.closed else None,
+            rectification_rate=_ratio(self.closed_due, self.due),
+            on_time_rate=_ratio(self.closed_on_time, self.due),
+            closure_rate=_ratio(self.closed, self.created),
+            first_pass_rate=_ratio(self.first_pass, self.reinspected),
+            recurrence_rate=_ratio(self.recurred, self.closed),
+        )
+
+
+def tally(facts: Iterable[FindingFacts], as_of: dt.date) -> Tally:
+    """The definitions (DEFINITIONS) counted over findings as they stood at the end of ``as_of``."""
     end = audit.local_day_start(as_of + dt.timedelta(days=1))
-    closed = [f for f in facts if f.closed and f.closed_at is not None and f.closed_at < end]
-    due = [f for f in facts if not f.long_term and (f.deadline <= as_of or f in closed)]
-    closed_due = [f for f in due if f in closed]
-    on_time = [f for f in closed_due if audit.local_date(f.closed_at) <= f.deadline]
-    overdue = [f for f in facts if f.open and f.deadline < as_of]
-    reinspected = [f for f in facts if f.reinspections > 0]
-    first_pass = [f for f in reinspected if f.first_reinspection_passed]
-    recurred = [f for f in closed if f.recurred]
-    days = [(f.closed_at - f.assigned_at).total_seconds() / 86400 for f in closed]
-    return RectificationMetrics(
-        as_of=as_of,
-        created=len(facts),
-        due=len(due),
-        closed=len(closed),
-        closed_due=len(closed_due),
-        closed_on_time=len(on_time),
-        overdue=len(overdue),
-        open=sum(f.open for f in facts),
-        long_term=sum(f.long_term for f in facts),
-        reinspected=len(reinspected),
-        first_pass=len(first_pass),
-        recurred=len(recurred),
-        mean_days_to_fix=sum(days) / len(days) if days else None,
-        rectification_rate=_ratio(len(closed_due), len(due)),
-        on_time_rate=_ratio(len(on_time), len(due)),
-        closure_rate=_ratio(len(closed), len(facts)),
-        first_pass_rate=_ratio(len(first_pass), len(reinspected)),
-        recurrence_rate=_ratio(len(recurred), len(closed)),
+    out = Tally()
+    for f in facts:
+        out.created += 1
+        closed = f.status == "closed" and f.closed_at is not None and f.closed_at < end
+        if f.status in _OPEN_STATES:
+            out.open += 1
+            out.overdue += f.deadline < as_of
+        elif f.status == "long_term":
+            out.long_term += 1
+        if f.status != "long_term" and (f.deadline <= as_of or closed):
+            out.due += 1
+            if closed:
+                out.closed_due += 1
+                on = f.closed_on or audit.local_date(f.closed_at)
+                out.closed_on_time += on <= f.deadline
+        if closed:
+            out.closed += 1
+            out.recurred += f.recurred
+            out.days += (f.closed_at - f.assigned_at).total_seconds() / 86400
+        if f.reinspections > 0:
+            out.reinspected += 1
+            out.first_pass += bool(f.first_reinspection_passed)
+    return out
+
+
+def rectification(facts: Iterable[FindingFacts], as_of: dt.date) -> RectificationMetrics:
+    return tally(facts, as_of).metrics(as_of)
+
+
+_OPEN_STATES = frozenset({"assigned", "in_progress", "submitted"})
+
+
+def _days_between(later: sa.ColumnElement, earlier: sa.ColumnElement, dialect: str) -> sa.ColumnElement:
+    if dialect == "sqlite":
+        return sa.func.julianday(later) - sa.func.julianday(earlier)
+    return sa.extract("epoch", later - earlier) / 86400.0
+
+
+def rectification_totals(
+    conn: sa.Connection, actor: Actor, dates: Iterable[dt.date], *, round_id: int | None = None
+) -> dict[dt.date, RectificationMetrics]:
+    """``rectification(finding_facts(…, d), d)`` for each date, counted in the database: the findings that did not
+    move after a date are counted from their current columns by one aggregate query per date, and only the others are
+    replayed from their events. For the dashboard's city-wide figures and trend (100,000 findings)."""
+    require(actor, Action.view_findings)
+    dates = sorted(set(dates))
+    if not dates:
+        return {}
+    f = t.findings.c
+    source, where = _settled_source(conn, actor)
+    if round_id is not None:
+        where.append(f.round_id == round_id)
+    rec = t.findings.alias("rec")
+    dialect = conn.dialect.name
+    moving_facts = _moving_facts(conn, actor, dates, round_id)
+    out = {}
+    for d in dates:
+        end = audit.local_day_start(d + dt.timedelta(days=1))
+        closed = f.status == "closed"
+        is_open = f.status.in_(sorted(_OPEN_STATES))
+        recurred = sa.exists().where(rec.c.recurrence_of == f.id, rec.c.created_at < end)
+
+        def count(cond):
+            return sa.func.coalesce(sa.func.sum(sa.case((cond, 1), else_=0)), 0)
+
+        row = conn.execute(
+            sa.select(
+                sa.func.count(),
+                count(sa.and_(f.status != "long_term", sa.or_(f.deadline <= d, closed))),
+                count(closed),
+                count(sa.and_(closed, f.closed_on <= f.deadline)),
+                count(sa.and_(is_open, f.deadline < d)),
+                count(is_open),
+                count(f.status == "long_term"),
+                count(f.reinspections > 0),
+                count(sa.and_(closed, f.reinspections == 1)),
+                count(sa.and_(closed, recurred)),
+                sa.func.coalesce(sa.func.sum(sa.case((closed, _days_between(f.closed_at, f.created_at, dialect)))), 0),
+            )
+            .select_from(source)
+            .where(f.created_at < end, f.changed_at < end, f.status != "voided", *where)
+        ).one()
+        created, due, n_closed, on_time, overdue, n_open, long_term, reinspected, first_pass, n_rec, days = row
+        settled = Tally(
+            created, due, n_closed, n_closed, on_time, overdue, n_open, long_term, reinspected, first_pass, n_rec,
+            float(days),
+        )  # fmt: skip
+        out[d] = (settled + tally(moving_facts[d], d)).metrics(d)
+    return out
+
+
+def _settled_source(conn: sa.Connection, actor: Actor) -> tuple[sa.FromClause, list]:
+    """The findings joined to their points, and the conditions that keep those within the actor's reach (as
+    ``finding_facts`` does: the finding's unit or its point's street is within reach)."""
+    f = t.findings.c
+    source = t.findings.outerjoin(t.points, t.points.c.id == f.point_id)
+    inside = _scope(conn, actor)
+    if inside is None:
+        return source, []
+    ids = list(conn.execute(sa.select(t.units.c.id).where(t.units.c.name.in_(inside))).scalars())
+    return source, [sa.or_(f.unit_id.in_(ids), t.points.c.street_id.in_(ids))]
+
+
+def open_by_point(conn: sa.Connection, actor: Actor, as_of: dt.date) -> dict[str, int]:
+    """How many findings (of any round or source) were not closed at each point at the end of ``as_of``, by point
+    code; counted in the database like ``rectification_totals``."""
+    require(actor, Action.view_findings)
+    f = t.findings.c
+    end = audit.local_day_start(as_of + dt.timedelta(days=1))
+    source, where = _settled_source(conn, actor)
+    out = dict(
+        conn.execute(
+            sa.select(t.points.c.code, sa.func.count())
+            .select_from(source)
+            .where(
+                f.point_id.is_not(None),
+                f.status.in_(sorted(_OPEN_STATES)),
+                f.created_at < end,
+                f.changed_at < end,
+                *where,
+            )
+            .group_by(t.points.c.code)
+        ).all()
     )
+    for x in _moving_facts(conn, actor, [as_of], None)[as_of]:
+        if x.open and x.point_code:
+            out[x.point_code] = out.get(x.point_code, 0) + 1
+    return out
+
+
+def _moving_facts(
+    conn: sa.Connection, actor: Actor, dates: list[dt.date], round_id: int | None
+) -> dict[dt.date, list[FindingFacts]]:
+    """For each date, the facts of the findings that moved after it (the ones ``rectification_totals`` replays)."""
+    f = t.findings.c
+    first = audit.local_day_start(dates[0] + dt.timedelta(days=1))
+    last = audit.local_day_start(dates[-1] + dt.timedelta(days=1))
+    only = [f.created_at < last, sa.or_(f.changed_at.is_(None), f.changed_at >= first)]
+    if round_id is not None:
+        only.append(f.round_id == round_id)
+    changed = dict(conn.execute(sa.select(f.id, f.changed_at).where(*only)).all())
+    if not changed:
+        return {d: [] for d in dates}
+    series = _series(conn, actor, dates, only)
+    out = {}
+    for d in dates:
+        end = audit.local_day_start(d + dt.timedelta(days=1))
+        out[d] = [x for x in series[d] if changed[x.id] is None or changed[x.id] >= end]
+    return out
 
 
 GROUPS: dict[str, Callable[[FindingFacts], Hashable]] = {

@@ -6,13 +6,15 @@ An answer is stored the moment it is given (``save_answer``); the interface hold
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
 import functools
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
 
 from civeval import audit, findings, limits, logs, photos, sampling, scoring
 from civeval.models import (
@@ -125,6 +127,41 @@ def round_index(conn: sa.Connection, index_id: int) -> tuple[EvaluationIndex, di
     return _INDEX_CACHE[key]
 
 
+class _IndexView:
+    """What the scoring of one answer or sheet looks up in a round's index, worked out once per stored index (as
+    ``round_index`` caches it): standards by code, the applicable standards of each point type, the workload.
+    Saving an answer and reloading the sheet did this by scanning the whole index each time (issue 7)."""
+
+    def __init__(self, index: EvaluationIndex, ids: dict[str, int]) -> None:
+        self.index, self.ids = index, ids
+        self.by_code: dict[str, Standard] = {}
+        for _, _, s in index.standards():
+            self.by_code.setdefault(s.code, s)  # the first of a code, as EvaluationIndex.standard finds it
+        self.workload = sampling.workload_by_type(index)
+        self._applicable: dict[str, tuple[tuple[str, str, Standard], ...]] = {}
+
+    def applicable(self, point_type: str) -> tuple[tuple[str, str, Standard], ...]:
+        """``applicable_standards(index, point_type)``, computed once per point type."""
+        found = self._applicable.get(point_type)
+        if found is None:
+            found = self._applicable[point_type] = tuple(applicable_standards(self.index, point_type))
+        return found
+
+
+_INDEX_VIEWS: dict[tuple[str, int], _IndexView] = {}
+
+
+def _index_view(conn: sa.Connection, index_id: int) -> _IndexView:
+    """The cached ``_IndexView`` of ``round_index(conn, index_id)`` (made again if that cache was refilled)."""
+    key = (str(conn.engine.url), index_id)
+    view, cached = _INDEX_VIEWS.get(key), _INDEX_CACHE.get(key)
+    if view is not None and cached is not None and view.index is cached[0]:
+        return view
+    index, ids = round_index(conn, index_id)
+    view = _INDEX_VIEWS[key] = _IndexView(index, ids)
+    return view
+
+
 def applicable_standards(index: EvaluationIndex, point_type: str) -> list[tuple[str, str, Standard]]:
     """The field standards checked at a point of this type: (category name, item name, standard), index order."""
     return [(c.name, i.name, s) for c, i, s in index.standards() if s.is_field and point_type in s.point_types]
@@ -150,8 +187,12 @@ def _user_id(conn: sa.Connection, username: str) -> int:
 
 
 def _require_open(info: RoundInfo) -> None:
-    if info.status is RoundStatus.closed:
-        raise RoundError(f"“{info.name}”已结束，只能查看，不能修改")
+    _require_open_status(info.status, info.name)
+
+
+def _require_open_status(status: RoundStatus, name: str) -> None:
+    if status is RoundStatus.closed:
+        raise RoundError(f"“{name}”已结束，只能查看，不能修改")
 
 
 # --- rounds -------------------------------------------------------------------------------------
@@ -259,6 +300,12 @@ def set_status(engine: sa.Engine, actor: Actor, round_id: int, status: RoundStat
             ).scalars()
             for point_id in list(scored):
                 findings.sync_point_findings(conn, actor, round_id, point_id)
+        from civeval import archive  # archive reads rounds
+
+        if status is RoundStatus.closed:  # its figures no longer change: recorded for trends and deltas
+            archive.record(conn, round_id)
+        elif info.status is RoundStatus.closed:
+            archive.forget(conn, round_id)
 
 
 # --- drawing and assigning ----------------------------------------------------------------------
@@ -522,33 +569,48 @@ def tasks(conn: sa.Connection, actor: Actor, *, today: dt.date | None = None) ->
     )
 
 
+_UNREAD = object()  # an optional argument holding what was already read: not given, so read it here
+
+
 def _may_score(
-    conn: sa.Connection, actor: Actor, info: RoundInfo, point_id: int, *, today: dt.date | None = None
+    conn: sa.Connection,
+    actor: Actor,
+    info: RoundInfo,
+    point_id: int,
+    *,
+    today: dt.date | None = None,
+    assignment=_UNREAD,
 ) -> None:
+    """Refuse (PermissionDenied) unless ``actor`` may score the point in this round. ``assignment``: the point's
+    round_points row (its inspector_id and visit_date; None when not drawn) when the caller has read it."""
     require(actor, Action.score_points)
     if not assigned_only(actor, Action.score_points):
         return
-    row = conn.execute(
-        sa.select(t.round_points.c.inspector_id, t.round_points.c.visit_date).where(
-            t.round_points.c.round_id == info.id, t.round_points.c.point_id == point_id
-        )
-    ).first()
-    _check_assigned(actor, info, row, today=today)
+    if assignment is _UNREAD:
+        assignment = conn.execute(_assignment_select(), {"round_id": info.id, "point_id": point_id}).first()
+    _check_assigned(actor, info.kind, assignment, today=today)
 
 
-def _check_assigned(actor: Actor, info: RoundInfo, row, *, today: dt.date | None = None) -> None:
-    """``_may_score``'s rule for an inspector who scores only the points assigned to them, given the point's
-    round_points row (its inspector_id and visit_date; None when the point is not in the round)."""
+@functools.cache
+def _assignment_select() -> sa.Select:
+    return sa.select(t.round_points.c.inspector_id, t.round_points.c.visit_date).where(
+        t.round_points.c.round_id == sa.bindparam("round_id"), t.round_points.c.point_id == sa.bindparam("point_id")
+    )
+
+
+def _check_assigned(actor: Actor, kind: RoundKind, row, *, today: dt.date | None = None) -> None:
+    """``_may_score``'s rule for an inspector who scores only the points assigned to them, given the round's kind
+    and the point's round_points row (its inspector_id and visit_date; None when the point is not in the round)."""
     if row is None or row.inspector_id != actor.user_id:
         raise PermissionDenied(f"{actor.name}无权为该点位打分：点位未分配给您")
-    if info.kind is RoundKind.unannounced and row.visit_date != (today or audit.today()):
+    if kind is RoundKind.unannounced and row.visit_date != (today or audit.today()):
         raise PermissionDenied(f"暗访点位只能在指定日期（{row.visit_date}）打分")
 
 
 @functools.cache
 def _scoring_target_select() -> sa.Select:
     """The point ``:point_code`` with its type and, when it is drawn in round ``:round_id``, its round_points
-    row (``drawn`` NULL otherwise): everything ``save_answer`` checks, in one statement."""
+    row (``drawn`` NULL otherwise)."""
     in_round = sa.and_(
         t.round_points.c.point_id == t.points.c.id, t.round_points.c.round_id == sa.bindparam("round_id")
     )
@@ -567,6 +629,43 @@ def _scoring_target_select() -> sa.Select:
             )
         )
         .where(t.points.c.code == sa.bindparam("point_code"))
+    )
+
+
+@functools.cache
+def _save_target_select() -> sa.Select:
+    """Everything ``save_answer`` checks and reads before it writes, in one statement (one row, none when the
+    round ``:round_id`` does not exist): the round; the point ``:point_code`` (``point_id`` NULL when there is
+    none) with its type and, when it is drawn in the round, its round_points row (``drawn`` NULL otherwise); the
+    answer stored so far for the round index's standard ``:standard_code`` (``answer_id`` NULL when none).
+    Every join is on a primary or unique key."""
+    r, p, pt, rp, s, o = t.rounds, t.points, t.point_types, t.round_points, t.standards, t.observations
+    return (
+        sa.select(
+            r.c.name,
+            r.c.kind,
+            r.c.status,
+            r.c.index_id,
+            p.c.id.label("point_id"),
+            pt.c.name.label("point_type"),
+            rp.c.point_id.label("drawn"),
+            rp.c.submitted_at,
+            rp.c.inspector_id,
+            rp.c.visit_date,
+            o.c.id.label("answer_id"),
+            o.c.version,
+            o.c.result,
+            o.c.instances,
+            o.c.note,
+        )
+        .select_from(
+            r.outerjoin(p, p.c.code == sa.bindparam("point_code"))
+            .outerjoin(pt, pt.c.id == p.c.point_type_id)
+            .outerjoin(rp, sa.and_(rp.c.round_id == r.c.id, rp.c.point_id == p.c.id))
+            .outerjoin(s, sa.and_(s.c.index_id == r.c.index_id, s.c.code == sa.bindparam("standard_code")))
+            .outerjoin(o, sa.and_(o.c.round_id == r.c.id, o.c.point_id == p.c.id, o.c.standard_id == s.c.id))
+        )
+        .where(r.c.id == sa.bindparam("round_id"))
     )
 
 
@@ -615,23 +714,40 @@ class PointSheet:
 def _answers(
     conn: sa.Connection, round_id: int, *, point_id: int | None = None, unit_id: int | None = None
 ) -> dict[int, dict]:
-    q = sa.select(t.observations).where(t.observations.c.round_id == round_id)
-    q = (
-        q.where(t.observations.c.point_id == point_id)
-        if point_id is not None
-        else q.where(t.observations.c.unit_id == unit_id)
-    )
-    rows = {r["standard_id"]: dict(r) for r in conn.execute(q).mappings()}
+    """The answers stored for a point (or a unit) in the round, by standard id; each with its "photos" (ids, in
+    order) when it has any."""
+    by_point = point_id is not None
+    owner = point_id if by_point else unit_id
+    rows = {
+        r["standard_id"]: dict(r)
+        for r in conn.execute(_answers_select(by_point), {"round_id": round_id, "owner": owner}).mappings()
+    }
     if rows:
-        for oid, pid in conn.execute(
-            sa.select(t.observation_photos.c.observation_id, t.observation_photos.c.photo_id)
-            .where(t.observation_photos.c.observation_id.in_([r["id"] for r in rows.values()]))
-            .order_by(t.observation_photos.c.position)
-        ):
-            for r in rows.values():
-                if r["id"] == oid:
-                    r.setdefault("photos", []).append(pid)
+        by_id = {r["id"]: r for r in rows.values()}
+        for oid, pid in conn.execute(_answer_photos_select(by_point), {"round_id": round_id, "owner": owner}):
+            by_id[oid].setdefault("photos", []).append(pid)
     return rows
+
+
+@functools.cache
+def _answers_select(by_point: bool) -> sa.Select:
+    owner = t.observations.c.point_id if by_point else t.observations.c.unit_id
+    return sa.select(t.observations).where(
+        t.observations.c.round_id == sa.bindparam("round_id"), owner == sa.bindparam("owner")
+    )
+
+
+@functools.cache
+def _answer_photos_select(by_point: bool) -> sa.Select:
+    """The photos of the answers ``_answers_select`` finds: (observation id, photo id), in order."""
+    o, op = t.observations, t.observation_photos
+    owner = o.c.point_id if by_point else o.c.unit_id
+    return (
+        sa.select(op.c.observation_id, op.c.photo_id)
+        .join(o, o.c.id == op.c.observation_id)
+        .where(o.c.round_id == sa.bindparam("round_id"), owner == sa.bindparam("owner"))
+        .order_by(op.c.position)
+    )
 
 
 def _fill(sa_: StandardAnswer, row: dict | None) -> StandardAnswer:
@@ -645,29 +761,49 @@ def _fill(sa_: StandardAnswer, row: dict | None) -> StandardAnswer:
 
 
 def point_sheet(conn: sa.Connection, actor: Actor, round_id: int, point_code: str) -> PointSheet:
-    """The scoring sheet of one point: its applicable standards by category, with the answers stored so far."""
-    info = _round_row(conn, round_id)
-    pid = _point_id(conn, point_code)
-    _may_score_or_view(conn, actor, info, pid)
-    index, ids = round_index(conn, info.index_id)
-    workload = sampling.workload_by_type(index)
-    r = conn.execute(_round_points_query(round_id).where(t.round_points.c.point_id == pid)).mappings().first()
-    if r is None:
+    """The scoring sheet of one point: its applicable standards by category, with the answers stored so far.
+
+    The page reloads it after every answer saved, so it reads no more than it shows: its ``round`` is read
+    without the round's counts (n_points and n_submitted are 0; ``get_round`` counts them)."""
+    info = _round_row(conn, round_id, counts=False)
+    r = conn.execute(_sheet_point_select(), {"round_id": round_id, "point_code": point_code}).first()
+    if r is None:  # not drawn in the round, or no such point: say which, after the permission check as before
+        target = conn.execute(_scoring_target_select(), {"round_id": round_id, "point_code": point_code}).first()
+        if target is None:
+            raise RoundError(f"点位“{point_code}”不存在")
+        _may_score_or_view(conn, actor, info, target.id, assignment=None)
         raise RoundError(f"点位“{point_code}”不在“{info.name}”中")
-    rp = _round_point(r, index, workload)
-    stored = _answers(conn, round_id, point_id=pid)
+    _may_score_or_view(conn, actor, info, r.id, assignment=r)
+    view = _index_view(conn, info.index_id)
+    rp = _round_point(r._mapping, view.index, view.workload)
+    stored = _answers(conn, round_id, point_id=r.id)
+    ids = view.ids
     answers = [
-        _fill(StandardAnswer(c, i, s), stored.get(ids[s.code]))
-        for c, i, s in applicable_standards(index, rp.point.point_type)
+        _fill(StandardAnswer(c, i, s), stored.get(ids[s.code])) for c, i, s in view.applicable(rp.point.point_type)
     ]
     return PointSheet(info, rp, answers)
 
 
-def _may_score_or_view(conn: sa.Connection, actor: Actor, info: RoundInfo, point_id: int) -> None:
+@functools.cache
+def _sheet_point_select() -> sa.Select:
+    """The drawn point ``:point_code`` of round ``:round_id`` as ``round_points`` lists it, with its inspector's
+    id (for the permission check); no row when the point is not drawn in the round (or does not exist)."""
+    code = sa.select(t.points.c.id).where(t.points.c.code == sa.bindparam("point_code")).scalar_subquery()
+    return (
+        _round_points_select()
+        .add_columns(t.round_points.c.inspector_id)
+        .where(t.round_points.c.round_id == sa.bindparam("round_id"), t.round_points.c.point_id == code)
+    )
+
+
+def _may_score_or_view(
+    conn: sa.Connection, actor: Actor, info: RoundInfo, point_id: int, *, assignment=_UNREAD
+) -> None:
     """Whoever may score the point may see its sheet; so may those whose view of rounds reaches the point
-    (city-wide, or its street or unit lies in their scope). An inspector sees only the points assigned to them."""
+    (city-wide, or its street or unit lies in their scope). An inspector sees only the points assigned to them.
+    ``assignment`` as for ``_may_score``."""
     try:
-        _may_score(conn, actor, info, point_id)
+        _may_score(conn, actor, info, point_id, assignment=assignment)
         return
     except PermissionDenied:
         require(actor, Action.view_rounds)
@@ -701,33 +837,39 @@ def save_answer(
     with audit.writing(
         engine, actor, context=f"测评打分 轮次{round_id} {point_code} {standard_code}", reason=reason
     ) as conn:
-        info = _round_row(conn, round_id, counts=False)
-        _require_open(info)
-        rp = conn.execute(_scoring_target_select(), {"round_id": round_id, "point_code": point_code}).first()
+        # One statement reads all that is checked below and the answer stored so far (issue 7: each statement
+        # costs more CPU than the database's work for it).
+        rp = conn.execute(
+            _save_target_select(), {"round_id": round_id, "point_code": point_code, "standard_code": standard_code}
+        ).first()
         if rp is None:
+            raise RoundError(f"测评轮次 {round_id} 不存在")
+        _require_open_status(RoundStatus(rp.status), rp.name)
+        if rp.point_id is None:
             raise RoundError(f"点位“{point_code}”不存在")
-        pid = rp.id
         require(actor, Action.score_points)  # as _may_score, from the row read above
         if assigned_only(actor, Action.score_points):
-            _check_assigned(actor, info, rp if rp.drawn is not None else None)
-        index, ids = round_index(conn, info.index_id)
-        standard = index.standard(standard_code)
+            _check_assigned(actor, RoundKind(rp.kind), rp if rp.drawn is not None else None)
+        view = _index_view(conn, rp.index_id)
+        standard = view.by_code.get(standard_code)
         if rp.drawn is None:
-            raise RoundError(f"点位“{point_code}”不在“{info.name}”中")
-        if standard is None or not (standard.is_field and rp.name in standard.point_types):
-            raise RoundError(f"标准“{standard_code}”不适用于点位“{point_code}”（{rp.name}）")
+            raise RoundError(f"点位“{point_code}”不在“{rp.name}”中")
+        if standard is None or not (standard.is_field and rp.point_type in standard.point_types):
+            raise RoundError(f"标准“{standard_code}”不适用于点位“{point_code}”（{rp.point_type}）")
         scoring.score_observation(standard, answer)  # refuses an answer that does not fit the scoring mode
         if rp.submitted_at is not None and not reason.strip():
             raise RoundError("该点位已提交，修改须填写原因")
+        stored = None if rp.answer_id is None else _Stored(rp.answer_id, rp.version, rp.result, rp.instances, rp.note)
         version = _upsert(
             conn,
             actor,
             round_id,
-            ids[standard_code],
+            view.ids[standard_code],
             answer,
-            point_id=pid,
+            point_id=rp.point_id,
             expected_version=expected_version,
             source=source,
+            stored=stored,
         )
     logs.event(
         "answer_saved", user=actor, action="测评打分", detail=f"轮次{round_id} {point_code} {standard_code} v{version}"
@@ -746,12 +888,19 @@ def _upsert(
     unit_id: int | None = None,
     expected_version: int | None,
     source: str,
+    stored=_UNREAD,
 ) -> int:
+    """Insert or update the answer of (round, point or unit, standard); returns its new version. ``stored``: the
+    answer stored so far (a ``_Stored``, None when none) when the caller has read it in this transaction."""
     by_point = point_id is not None
-    row = conn.execute(
-        _stored_answer_select(by_point),
-        {"round_id": round_id, "standard_id": standard_id, "owner": point_id if by_point else unit_id},
-    ).first()
+    row = (
+        conn.execute(
+            _stored_answer_select(by_point),
+            {"round_id": round_id, "standard_id": standard_id, "owner": point_id if by_point else unit_id},
+        ).first()
+        if stored is _UNREAD
+        else stored
+    )
     values = dict(
         result=answer.result.value,
         instances=answer.instances,
@@ -763,21 +912,16 @@ def _upsert(
     if row is None:
         if expected_version not in (None, 0):
             raise ConflictError("该答案已被他人删除或尚未保存，请刷新后重试")
-        try:
-            # Someone may give the first answer at the same moment (the unique key refuses the second insert).
-            # On PostgreSQL the failed insert would abort the transaction: a savepoint keeps it usable, so the
-            # refusal can say who answered.
-            with conn.begin_nested() if conn.dialect.name == "postgresql" else contextlib.nullcontext():
-                key = dict(round_id=round_id, point_id=point_id, unit_id=unit_id, standard_id=standard_id)
-                conn.execute(_INSERT_OBSERVATION, dict(key, version=1, **values))
-        except sa.exc.IntegrityError as e:
+        # Someone may give the first answer at the same moment: the unique key lets one insert through and the
+        # other inserts nothing (ON CONFLICT DO NOTHING, so the transaction stays usable without a savepoint
+        # on PostgreSQL, and the audit log records nothing for it), and the refusal can say who answered.
+        key = dict(round_id=round_id, point_id=point_id, unit_id=unit_id, standard_id=standard_id)
+        if audit.inserted_nothing(conn.execute(_insert_observation(conn.dialect.name), dict(key, version=1, **values))):
             latest = conn.execute(
                 _stored_answer_select(by_point),
                 {"round_id": round_id, "standard_id": standard_id, "owner": point_id if by_point else unit_id},
             ).first()
-            if latest is None:  # not the unique key: a real error
-                raise
-            raise ConflictError(_changed_by(conn, latest.id)) from e
+            raise ConflictError(_changed_by(conn, latest.id) if latest is not None else _GONE)
         return 1
     if expected_version is not None and expected_version != row.version:
         raise ConflictError(_changed_by(conn, row.id))
@@ -795,7 +939,28 @@ def _upsert(
     return row.version + 1
 
 
-_INSERT_OBSERVATION = sa.insert(t.observations)  # values bound at execution (see _round_row_select)
+@functools.cache
+def _insert_observation(dialect: str) -> sa.Insert:
+    """The insert of a new answer (values bound at execution, see _round_row_select), inserting nothing when the
+    answer exists already (a unique key): on PostgreSQL and SQLite, the two databases the app runs on."""
+    if dialect == "postgresql":
+        return postgresql.insert(t.observations).on_conflict_do_nothing()
+    if dialect == "sqlite":
+        return sqlite.insert(t.observations).on_conflict_do_nothing()
+    return sa.insert(t.observations)  # elsewhere a second insert fails with IntegrityError
+
+
+_GONE = "该答案已被他人删除，请刷新后重试"
+
+
+class _Stored(NamedTuple):
+    """A stored answer as ``_upsert`` compares and versions it (the columns of ``_stored_answer_select``)."""
+
+    id: int
+    version: int
+    result: str
+    instances: int | None
+    note: str
 
 
 def _changed_by(conn: sa.Connection, observation_id: int) -> str:
@@ -813,7 +978,7 @@ def _changed_by(conn: sa.Connection, observation_id: int) -> str:
         .where(t.observations.c.id == observation_id)
     ).first()
     if row is None:
-        return "该答案已被他人删除，请刷新后重试"
+        return _GONE
     who = row.answered_by
     if row.display_name and row.display_name != row.answered_by:
         who = f"{row.display_name}（{row.answered_by}）"
@@ -1018,9 +1183,8 @@ def save_unit_answer(
 # --- scores -------------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class ScoredRecord:
-    """One stored observation with everything a score or a ranking groups by."""
+class ScoredRecord(NamedTuple):
+    """One stored observation with everything a score or a ranking groups by (a tuple: a city's round has 40,000)."""
 
     point_code: str | None
     point_name: str | None
@@ -1040,72 +1204,64 @@ class ScoredRecord:
 
 
 def scored_records(conn: sa.Connection, round_id: int) -> list[ScoredRecord]:
-    """Every observation of a round, scored (field standards per point, materials per unit)."""
+    """Every observation of a round, scored (field standards per point, materials per unit).
+
+    An observation is scored by its standard, result and count, so each distinct answer is scored once, and each
+    point's and unit's names are read once."""
     info = _round_row(conn, round_id)
     index, ids = round_index(conn, info.index_id)
     by_id = {ids[s.code]: (c, i, s) for c, i, s in index.standards()}
+    o = t.observations.c
     pq = repo._points_query().subquery()
+    points = {
+        r["id"]: r
+        for r in conn.execute(
+            sa.select(pq).where(pq.c.id.in_(sa.select(o.point_id).where(o.round_id == round_id).distinct()))
+        ).mappings()
+    }
+    unit_names = dict(conn.execute(sa.select(t.units.c.id, t.units.c.name)).all())
     rows = conn.execute(
-        sa.select(
-            t.observations.c.standard_id,
-            t.observations.c.result,
-            t.observations.c.instances,
-            t.observations.c.note,
-            pq.c.code,
-            pq.c.name,
-            pq.c.point_type,
-            pq.c.street,
-            pq.c.custodian_unit,
-            pq.c.road_chief_unit,
-            pq.c.address,
-            pq.c.lat,
-            pq.c.lon,
-            pq.c.owner_leader,
-            pq.c.active,
-            t.units.c.name.label("unit_name"),
-        )
-        .select_from(
-            t.observations.outerjoin(pq, pq.c.id == t.observations.c.point_id).outerjoin(
-                t.units, t.units.c.id == t.observations.c.unit_id
-            )
-        )
-        .where(t.observations.c.round_id == round_id)
-    ).mappings()
+        sa.select(o.standard_id, o.result, o.instances, o.point_id, o.unit_id).where(o.round_id == round_id)
+    ).all()
+    scores: dict[tuple, tuple[Answer, scoring.ScoredObservation]] = {}
+    where: dict[int, tuple] = {}  # point id → (code, name, point type, street, Point)
+    units: dict[tuple, str | None] = {}  # (standard id, point id) → responsible unit
     out = []
-    for r in rows:
-        c, i, s = by_id[r["standard_id"]]
-        answer = Answer(result=Result(r["result"]), instances=r["instances"])
-        scored = scoring.score_observation(s, answer)
-        point = None
-        if r["code"] is not None:
-            point = Point(
-                code=r["code"],
-                name=r["name"],
-                point_type=r["point_type"],
-                street=r["street"],
-                custodian_unit=r["custodian_unit"],
-                road_chief_unit=r["road_chief_unit"],
-            )
-        unit = r["unit_name"] or responsible_unit(s, point)
+    for standard_id, result, instances, point_id, unit_id in rows:
+        c, i, s = by_id[standard_id]
+        key = (standard_id, result, instances)
+        if key not in scores:
+            answer = Answer(result=Result(result), instances=instances)
+            scores[key] = (answer, scoring.score_observation(s, answer))
+        answer, scored = scores[key]
+        if point_id is not None:
+            if point_id not in where:
+                r = points[point_id]
+                p = Point(
+                    code=r["code"],
+                    name=r["name"],
+                    point_type=r["point_type"],
+                    street=r["street"],
+                    custodian_unit=r["custodian_unit"],
+                    road_chief_unit=r["road_chief_unit"],
+                )
+                where[point_id] = (p.code, p.name, p.point_type, p.street, p)
+            code, name, point_type, street, point = where[point_id]
+        else:
+            code = name = point_type = street = point = None
+        if unit_id is not None:
+            unit = unit_names[unit_id]
+        else:
+            ukey = (standard_id, point_id)
+            if ukey not in units:
+                units[ukey] = responsible_unit(s, point)
+            unit = units[ukey]
         out.append(
             ScoredRecord(
-                r["code"],
-                r["name"],
-                r["street"],
-                r["point_type"],
-                unit,
-                c.name,
-                i.code,
-                s,
-                answer.result,
-                answer.instances,
-                scored.score,
-                scored.full,
-                scored.failed,
-                scored.applicable,
-                scored,
+                code, name, street, point_type, unit, c.name, i.code, s, answer.result, answer.instances,
+                scored.score, scored.full, scored.failed, scored.applicable, scored,
             )
-        )
+        )  # fmt: skip
     return out
 
 
@@ -1131,23 +1287,57 @@ def round_scores(conn: sa.Connection, actor: Actor, round_id: int) -> RoundScore
     if where is not None:
         inside = unit_subtree(repo.list_units(conn), where)
         records = [r for r in records if {r.street, r.unit} & inside]
-    applicable = [r for r in records if r.applicable]
-    field_records = [r for r in applicable if r.point_code is not None]
+    return scores_of(info, records)
 
-    def rates(key) -> list[scoring.RankedGroup]:
-        return scoring.ranking(scoring.group_rates([r for r in applicable if key(r) is not None], key))
 
+def scores_of(info: RoundInfo, records: list[ScoredRecord]) -> RoundScores:
+    """``round_scores`` of records already read: every ranking and the field score in one pass over them (a city's
+    round has 40,000), each group summed as ``scoring.group_rates`` sums it."""
+    dims = ("point", "street", "unit", "point_type", "category")
+    groups: dict[str, dict] = {d: {} for d in dims}
+    field = scoring.FieldTally()
+    scores: list[float] = []
+    fulls: list[float] = []
+    failures = 0
+    for r in records:
+        if not r.applicable:
+            continue
+        score, full, failed = r.score, r.full, r.failed
+        scores.append(score)
+        fulls.append(full)
+        failures += failed
+        point = r.point_code and f"{r.point_code} {r.point_name}"
+        if point is not None:
+            field.add(r.scored, r.item_code, r.point_code)
+        for dim, key in zip(dims, (point, r.street, r.unit, r.point_type, r.category), strict=True):
+            if key is None:
+                continue
+            g = groups[dim].get(key)
+            if g is None:
+                g = groups[dim][key] = [[], [], 0]
+            g[0].append(score)
+            g[1].append(full)
+            g[2] += failed
+
+    def rates(dim: str) -> list[scoring.RankedGroup]:
+        out = []
+        for key, (s, f, n_failed) in groups[dim].items():
+            total, whole = math.fsum(s), math.fsum(f)
+            out.append(scoring.GroupRate(key, total, whole, scoring.rate(total, whole), n_failed, len(s)))
+        return scoring.ranking(out)
+
+    total, whole = math.fsum(scores), math.fsum(fulls)
     return RoundScores(
         round=info,
-        field=scoring.round_field_score(
-            scoring.FieldRecord(r.scored, r.item_code, r.point_code) for r in field_records
-        ),
-        overall=scoring.group_rate(applicable, key="全部"),
-        by_point=rates(lambda r: r.point_code and f"{r.point_code} {r.point_name}"),
-        by_street=rates(lambda r: r.street),
-        by_unit=rates(lambda r: r.unit),
-        by_point_type=rates(lambda r: r.point_type),
-        by_category=rates(lambda r: r.category),
+        field=field.result(),
+        overall=scoring.GroupRate("全部", total, whole, scoring.rate(total, whole), failures, len(scores))
+        if scores
+        else scoring.GroupRate("全部", 0.0, 0.0, None, 0, 0),
+        by_point=rates("point"),
+        by_street=rates("street"),
+        by_unit=rates("unit"),
+        by_point_type=rates("point_type"),
+        by_category=rates("category"),
         records=records,
     )
 

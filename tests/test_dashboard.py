@@ -5,13 +5,16 @@ delta, mark, trend point, drill-down and history has a known value."""
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import replace
 from types import SimpleNamespace
 
 import pytest
+import sqlalchemy as sa
 
-from civeval import audit, dashboard, losses, metrics, rounds
-from civeval.models import Actor, Answer, Grant, Result, Role, RoundKind
+from civeval import archive, audit, dashboard, losses, metrics, rounds
+from civeval.models import Actor, Answer, Grant, Result, Role, RoundKind, RoundStatus
 from civeval.permissions import PermissionDenied
+from civeval.store import schema as t
 from tests import seed
 from tests.test_rounds import START, answer_everything, draw_and_assign, jpeg, owner, world  # noqa: F401 - fixture
 
@@ -106,6 +109,42 @@ def test_trend_rates_aggregated_in_the_database_equal_the_round_scores(two_round
     assert scoped.trend[0].field_rate != pytest.approx(d.trend[0].field_rate)
     # rectification in the trend: all findings as they stood at each round's end (none were submitted: no findings)
     assert [p.rectification_on for p in d.trend] == [dt.date(2026, 11, 6), dt.date(2026, 12, 6)]
+
+
+def rectified_at(s: archive.Summary) -> dict:
+    return {"rectification_on": s.rectification_on, "rectification_rate": s.rectification_rate,
+            "on_time_rate": s.on_time_rate}  # fmt: skip
+
+
+def test_a_closed_rounds_recorded_figures_give_the_same_dashboard(two_rounds):
+    """Closing round 1 records its figures (civeval.archive); the dashboard of round 2 reads them for the trend and
+    the deltas, and is the same as when they are computed from the observations and events. Reopening forgets them."""
+    engine, actors, r1, r2, plan2 = two_rounds
+    admin = actors["tester"]
+    for code in drawn(plan2):
+        rounds.submit_point(engine, actors[owner(plan2, code)], r2, code)  # a finding with a history
+    rounds.set_status(engine, admin, r1, RoundStatus.closed)
+    with engine.connect() as conn:
+        stored = archive.load(conn, [r1, r2])
+        recorded = dashboard.build(conn, admin, r2, AS_OF)
+        live_r1 = archive.compute(conn, r1)
+    assert list(stored) == [r1] and stored[r1] == live_r1
+    assert stored[r1].rectification_on == dt.date(2026, 11, 6) and stored[r1].observations > 0
+    with engine.begin() as conn:
+        conn.execute(sa.delete(t.round_results).execution_options(audit_exempt=True))
+    with engine.connect() as conn:
+        computed = dashboard.build(conn, admin, r2, AS_OF)
+    assert recorded.trend == computed.trend and recorded.by_street == computed.by_street
+    assert recorded.by_unit == computed.by_unit and recorded.field_delta == computed.field_delta
+    assert recorded.previous_scores == replace(computed.previous_scores, **rectified_at(stored[r1]))
+    with engine.connect() as conn:
+        everything = metrics.rectification(metrics.finding_facts(conn, admin, AS_OF), AS_OF)
+    assert recorded.city_rectification.as_dict() == pytest.approx(everything.as_dict())
+    assert everything.created == 5  # every finding of both rounds
+    assert archive.backfill(engine) == 1  # closed rounds without figures are recorded (e.g. by civeval init)
+    rounds.set_status(engine, admin, r1, RoundStatus.in_progress, reason="补录")
+    with engine.connect() as conn:
+        assert archive.load(conn, [r1]) == {}
 
 
 def test_findings_figures_and_map_follow_the_findings(two_rounds):

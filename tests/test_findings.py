@@ -7,6 +7,7 @@ import datetime as dt
 import io
 
 import pytest
+import sqlalchemy as sa
 from PIL import Image
 
 from civeval import audit, auth, findings, metrics
@@ -14,6 +15,7 @@ from civeval.deadlines import Calendar, DeadlineConfigError, read_holidays
 from civeval.findings import Escalation, FindingAction, FindingError, NewFinding
 from civeval.models import FindingSource, FindingStatus, Role, Severity
 from civeval.permissions import PermissionDenied
+from civeval.store import schema as t
 from tests import seed
 
 A = FindingAction
@@ -211,8 +213,8 @@ def test_escalation_levels():
     assert findings.escalation(S.closed, d(2026, 11, 2), d(2026, 11, 5), d(2026, 11, 9)) is Escalation.none
 
 
-def test_metrics_on_a_hand_built_timeline(world, clock):
-    engine, actors = world
+def hand_built_timeline(engine, actors, clock) -> None:
+    """Seven findings from 2 to 9 Nov, one of each fate (see test_metrics_on_a_hand_built_timeline)."""
     admin, liai, insp, coord = actors["tester"], actors["liai"], actors["insp"], actors["coord"]
     clock.day(2)
     f1 = new(engine, admin)  # normal: deadline 5 Nov
@@ -243,6 +245,12 @@ def test_metrics_on_a_hand_built_timeline(world, clock):
     clock.day(9)
     step(engine, insp, f4, A.pass_reinspection)  # closed before its extended deadline
 
+
+def test_metrics_on_a_hand_built_timeline(world, clock):
+    engine, actors = world
+    admin = actors["tester"]
+    hand_built_timeline(engine, actors, clock)
+
     def m(day: int) -> metrics.RectificationMetrics:
         with engine.connect() as conn:
             return metrics.rectification(
@@ -263,6 +271,29 @@ def test_metrics_on_a_hand_built_timeline(world, clock):
     by_unit = metrics.by_group(facts, dt.date(2026, 11, 10), "unit")
     assert by_unit["县教育局"].overdue == 1 and by_unit["县城市管理局"].closed == 3
     assert set(metrics.by_group(facts, dt.date(2026, 11, 10), "source")) == {"日常督查"}
+
+
+def test_facts_from_current_columns_agree_with_replaying_every_event(world, clock):
+    """A finding unchanged since a date is read from its columns, the others replayed; with changed_at cleared every
+    finding is replayed. Both, and the counts made in the database, give the same facts and metrics on every day."""
+    engine, actors = world
+    hand_built_timeline(engine, actors, clock)
+    days = [dt.date(2026, 11, d) for d in range(1, 12)]
+    who = [actors["tester"], actors["liai"], actors["coord"]]
+    with engine.connect() as conn:
+        mixed = {a.username: metrics.finding_facts_series(conn, a, days) for a in who}
+        counted = {a.username: metrics.rectification_totals(conn, a, days) for a in who}
+    assert sum(len(v) for v in mixed["tester"].values()) > 30
+    with engine.begin() as conn:
+        conn.execute(sa.update(t.findings).values(changed_at=None).execution_options(audit_exempt=True))
+    with engine.connect() as conn:
+        for a in who:
+            replayed = metrics.finding_facts_series(conn, a, days)
+            assert replayed == mixed[a.username], a.username
+            for d in days:
+                expected = metrics.rectification(replayed[d], d).as_dict()
+                assert counted[a.username][d].as_dict() == pytest.approx(expected), (a.username, d)
+                assert metrics.rectification_totals(conn, a, [d])[d] == counted[a.username][d]
 
 
 def test_metrics_definitions_are_stated():

@@ -328,6 +328,13 @@ findings = sa.Table(
     sa.Column("extension_until", sa.Date),  # an extension requested and not yet decided
     sa.Column("recurrence_of", sa.Integer, sa.ForeignKey("findings.id")),
     sa.Column("version", sa.Integer, nullable=False, server_default="1"),
+    # Kept with every event, so that a finding's facts on a date after its last event are its current columns and
+    # only findings that moved since need their events replayed (civeval.metrics): when its last event happened,
+    # and the office's date of its closing.
+    sa.Column("changed_at", sa.DateTime),
+    sa.Column("closed_on", sa.Date),
+    sa.Index("ix_findings_created_changed", "created_at", "changed_at"),
+    sa.Index("ix_findings_recurrence_of", "recurrence_of", "created_at"),  # covers "recurred by then"
 )
 
 # Every transition of a finding: who, when, from which state to which, why, and what came with it.
@@ -509,4 +516,21 @@ composite_settings = sa.Table(
     metadata,
     sa.Column("key", sa.String(50), primary_key=True),
     sa.Column("value", sa.JSON, nullable=False),
+)
+
+# A closed round's figures, recorded when it closes (civeval.archive): what the trend and the next round's deltas
+# read instead of scoring every observation again. Removed when the round reopens.
+round_results = sa.Table(
+    "round_results",
+    metadata,
+    sa.Column("round_id", sa.Integer, sa.ForeignKey("rounds.id", ondelete="CASCADE"), primary_key=True),
+    sa.Column("recorded_at", sa.DateTime, nullable=False),
+    sa.Column("observations", sa.Integer, nullable=False),
+    sa.Column("field_rate", sa.Float),
+    sa.Column("overall_rate", sa.Float),
+    sa.Column("materials_rate", sa.Float),  # the composite's materials part (civeval.composite.materials_rate)
+    sa.Column("groups", sa.JSON, nullable=False),  # {"street"|"unit"|"point_type": [[name, rate], …]} (deltas)
+    sa.Column("rectification_on", sa.Date),  # the round's end date, when it had passed at recording
+    sa.Column("rectification_rate", sa.Float),  # of all findings as they stood at the end of rectification_on
+    sa.Column("on_time_rate", sa.Float),
 )

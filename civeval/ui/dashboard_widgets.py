@@ -48,7 +48,8 @@ def _cached_forecast(_engine, url: str, who: str, round_id: int, as_of: dt.date,
 def _cached_composite(_engine, url: str, who: str, round_id: int, as_of: dt.date, version: int, _actor: Actor):
     d = _cached(_engine, url, who, round_id, as_of, version, _actor)
     with _engine.connect() as conn:
-        return composite.of_scores(conn, d.scores), composite.cycle(conn, _actor, upto=d.round.start_date)
+        mine = composite.of_scores(conn, d.scores)
+        return mine, composite.cycle(conn, _actor, upto=d.round.start_date, known={d.round.id: mine})
 
 
 def load_composite(
