@@ -39,7 +39,7 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
-from civeval import audit, auth, demo, rounds, sampling, scoring
+from civeval import archive, audit, auth, demo, rounds, sampling, scoring
 from civeval.deadlines import calendar_from_env
 from civeval.models import (
     Actor,
@@ -59,8 +59,9 @@ from civeval.responsibility import responsible_unit
 from civeval.store import open_engine, repo
 from civeval.store import schema as t
 
-GENERATOR_VERSION = 1  # bump whenever what is generated changes: the cache key holds it
+GENERATOR_VERSION = 2  # bump whenever what is generated changes: the cache key holds it
 CACHE_DIR = Path(__file__).resolve().parent / "cache"
+PROJECT = Path(__file__).resolve().parents[1]
 SYSTEM = Actor.system("性能测试数据")
 LOCAL = dt.timedelta(hours=8)  # Beijing; the store keeps naive UTC
 # The last round starts on this Monday; the data's "now" is that Wednesday 18:00 Beijing time. Fixed, so that the
@@ -118,7 +119,11 @@ class Dataset:
 
 
 def cache_key(scale: str, seed: int) -> str:
-    return f"civeval-bench-v{GENERATOR_VERSION}-{scale}-seed{seed}"
+    """The cached data set's name: the generator's version and the schema's (the newest migration's file name), so
+    that a data set built before a migration is built again rather than read with the wrong columns."""
+    versions = PROJECT / "civeval" / "store" / "migrations" / "versions"
+    schema = max(p.name[:4] for p in versions.glob("[0-9][0-9][0-9][0-9]_*.py"))
+    return f"civeval-bench-v{GENERATOR_VERSION}-s{schema}-{scale}-seed{seed}"
 
 
 def _local(moment: dt.datetime) -> dt.datetime:
@@ -310,6 +315,10 @@ class _Builder:
                     f"  round {r + 1}/{sc.rounds}: {n_obs:,} observations, {n_findings:,} findings "
                     f"({time.perf_counter() - t0:.1f} s)"
                 )
+        t0 = time.perf_counter()
+        with audit.clock_at(AS_OF):  # as civeval init does: each closed round's figures recorded (civeval.archive)
+            n = archive.backfill(self.engine)
+        self.log(f"  figures of {n} closed rounds recorded ({time.perf_counter() - t0:.1f} s)")
         return {
             "generator_version": GENERATOR_VERSION,
             "scale": sc.name,
@@ -528,6 +537,8 @@ class _Builder:
             reinspections=0,
             extension_until=None,
             version=1,
+            changed_at=created_at,
+            closed_on=None,
             **kw,
         )
         self._event(f, created_at, kw["created_by"], "create", "assigned", detail={"deadline": deadline.isoformat()})
@@ -553,6 +564,7 @@ class _Builder:
         if action != "create":
             f["version"] += 1
         f["status"] = to
+        f["changed_at"] = at
 
     def life(self, f: dict, unit: str) -> None:
         """What happened to the finding up to AS_OF (never after): the state machine of civeval.findings."""
@@ -623,7 +635,7 @@ class _Builder:
                 continue
             if act(at, inspector, "pass_reinspection", "closed"):
                 f["reinspections"] += 1
-                f["closed_at"], f["closed_by"] = at, inspector
+                f["closed_at"], f["closed_by"], f["closed_on"] = at, inspector, audit.local_date(at)
             return
 
 

@@ -245,6 +245,7 @@ class Context:
     setup: dict[str, float] = field(default_factory=dict)  # seconds of preparation steps, for the header
     kinds: tuple[str, ...] = ("sqlite", "postgresql")  # the database products asked for
     load: list[float] = field(default_factory=list)  # 1-minute load average as each measurement started
+    setup_objects: dict[str, object] = field(default_factory=dict)  # what measurements prepare once per run
     _dbs: dict[str, Database] = field(default_factory=dict)
 
     @property
