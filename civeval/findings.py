@@ -205,18 +205,14 @@ def _query() -> sa.Select:
 
 def _rows_to_findings(conn: sa.Connection, rows: Iterable[sa.RowMapping]) -> list[Finding]:
     rows = list(rows)
-    codes = dict(
-        conn.execute(
-            sa.select(t.findings.c.id, t.findings.c.code).where(
-                t.findings.c.id.in_([r["recurrence_of"] for r in rows if r["recurrence_of"]] or [-1])
-            )
-        ).all()
-    )
+    codes = {}
+    for ids in repo.chunked(sorted({r["recurrence_of"] for r in rows if r["recurrence_of"]})):
+        codes.update(conn.execute(sa.select(t.findings.c.id, t.findings.c.code).where(t.findings.c.id.in_(ids))).all())
     pics: dict[tuple[int, str], list[int]] = {}
-    if rows:
+    for ids in repo.chunked([r["id"] for r in rows]):
         for fid, pid, kind in conn.execute(
             sa.select(t.finding_photos.c.finding_id, t.finding_photos.c.photo_id, t.finding_photos.c.kind)
-            .where(t.finding_photos.c.finding_id.in_([r["id"] for r in rows]))
+            .where(t.finding_photos.c.finding_id.in_(ids))
             .order_by(t.finding_photos.c.position)
         ):
             pics.setdefault((fid, kind), []).append(pid)

@@ -156,18 +156,17 @@ def _series(conn: sa.Connection, actor: Actor, dates: Iterable[dt.date], only: l
     recurrences = []
     later = sa.select(f.recurrence_of, f.created_at).where(f.recurrence_of.is_not(None), f.created_at < last)
     if only and len(rows) <= 20_000:  # the recurrences of these findings only, by the recurrence_of index
-        ids = list(rows)
-        for chunk in range(0, len(ids), 5000):
-            recurrences += conn.execute(later.where(f.recurrence_of.in_(ids[chunk : chunk + 5000]))).all()
+        for ids in repo.chunked(list(rows)):
+            recurrences += conn.execute(later.where(f.recurrence_of.in_(ids))).all()
     else:
         recurrences = conn.execute(later).all()
     moving = [fid for fid, r in rows.items() if r.changed_at is None or r.changed_at >= first]
     events: dict[int, list] = {}
     ev = t.finding_events.c
-    for chunk in range(0, len(moving), 5000):  # by the finding_id index, a few thousand at a time
+    for ids in repo.chunked(moving):  # by the finding_id index, a few thousand at a time
         for e in conn.execute(
             sa.select(ev.finding_id, ev.action, ev.to_status, ev.detail, ev.at)
-            .where(ev.finding_id.in_(moving[chunk : chunk + 5000]), ev.at < last)
+            .where(ev.finding_id.in_(ids), ev.at < last)
             .order_by(ev.finding_id, ev.id)
         ):
             events.setdefault(e.finding_id, []).append(e)

@@ -15,6 +15,7 @@ from civeval.deadlines import Calendar, DeadlineConfigError, read_holidays
 from civeval.findings import Escalation, FindingAction, FindingError, NewFinding
 from civeval.models import FindingSource, FindingStatus, Role, Severity
 from civeval.permissions import PermissionDenied
+from civeval.store import repo
 from civeval.store import schema as t
 from tests import seed
 
@@ -318,3 +319,22 @@ def test_dates_are_the_offices_local_dates_not_utc(world, clock):
         assert findings.get_finding(conn, actors["tester"], code).deadline == dt.date(2026, 11, 3)
         facts = metrics.finding_facts(conn, actors["tester"], dt.date(2026, 11, 2))
     assert facts == []  # created on 3 Nov local time: not yet there at the end of 2 Nov
+
+
+def test_lists_and_facts_read_their_keys_a_slice_at_a_time(world, clock, monkeypatch):
+    """PostgreSQL takes at most 65,535 parameters a statement: the findings list and the facts look up photos,
+    recurrences and events in slices (repo.IN_CHUNK); with slices of two the results are the same."""
+    engine, actors = world
+    hand_built_timeline(engine, actors, clock)
+    admin = actors["tester"]
+    days = [dt.date(2026, 11, d) for d in (3, 6, 10)]
+    with engine.connect() as conn:
+        listed = findings.list_findings(conn, admin)
+        facts = metrics.finding_facts_series(conn, admin, days)
+        counted = metrics.rectification_totals(conn, admin, days)
+    monkeypatch.setattr(repo, "IN_CHUNK", 2)
+    with engine.connect() as conn:
+        assert findings.list_findings(conn, admin) == listed and len(listed) == 7
+        assert metrics.finding_facts_series(conn, admin, days) == facts
+        assert metrics.rectification_totals(conn, admin, days) == counted
+    assert [list(c) for c in repo.chunked([1, 2, 3, 4, 5])] == [[1, 2], [3, 4], [5]]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -61,6 +61,16 @@ _INSERT_RETURNING = {
 _UPDATE_BY_ID = {
     table: sa.update(table).where(table.c.id == sa.bindparam("_id")) for table in (t.units, t.point_types, t.points)
 }
+
+
+IN_CHUNK = 5000  # values in one "IN (…)": PostgreSQL takes at most 65,535 parameters a statement, SQLite 32,766
+
+
+def chunked(values: Sequence, size: int | None = None) -> Iterator[Sequence]:
+    """``values`` a slice at a time (``IN_CHUNK`` by default), for "IN (…)" look-ups of any number of keys."""
+    size = size or IN_CHUNK
+    for start in range(0, len(values), size):
+        yield values[start : start + size]
 
 
 def _insert_many(conn: sa.Connection, table: sa.Table, rows: list[dict[str, Any]]) -> list[int]:
