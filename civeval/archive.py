@@ -83,7 +83,7 @@ def record(conn: sa.Connection, round_id: int, today: dt.date | None = None) -> 
             field_rate=s.field_rate,
             overall_rate=s.overall_rate,
             materials_rate=s.materials_rate,
-            groups=s.groups,
+            groups=_keyed(conn, s.groups),
             rectification_on=s.rectification_on,
             rectification_rate=s.rectification_rate,
             on_time_rate=s.on_time_rate,
@@ -101,6 +101,7 @@ def load(conn: sa.Connection, round_ids: list[int]) -> dict[int, Summary]:
     if not round_ids:
         return {}
     r = t.round_results.c
+    names = _names(conn)
     return {
         row.round_id: Summary(
             row.round_id,
@@ -108,7 +109,7 @@ def load(conn: sa.Connection, round_ids: list[int]) -> dict[int, Summary]:
             row.field_rate,
             row.overall_rate,
             row.materials_rate,
-            row.groups,
+            {dim: {_name(names, dim, key): rate for key, rate in g.items()} for dim, g in row.groups.items()},
             row.rectification_on,
             row.rectification_rate,
             row.on_time_rate,
@@ -117,20 +118,19 @@ def load(conn: sa.Connection, round_ids: list[int]) -> dict[int, Summary]:
     }
 
 
-def backfill(engine: sa.Engine, today: dt.date | None = None) -> int:
+def backfill(engine: sa.Engine, today: dt.date | None = None, *, again: bool = False) -> int:
     """Record the closed rounds that lack a summary, or whose last day has passed since it was recorded (rounds
-    closed before this was kept, or closed early). Returns how many were recorded."""
+    closed before this was kept, or closed early); with ``again``, every closed round (after history was loaded
+    with past dates, as the demo does). Returns how many were recorded."""
     today = today or audit.today()
     rr = t.round_results.c
+    missing = sa.or_(rr.round_id.is_(None), sa.and_(rr.rectification_on.is_(None), t.rounds.c.end_date < today))
     with engine.connect() as conn:
         todo = list(
             conn.execute(
                 sa.select(t.rounds.c.id)
                 .outerjoin(t.round_results, rr.round_id == t.rounds.c.id)
-                .where(
-                    t.rounds.c.status == RoundStatus.closed.value,
-                    sa.or_(rr.round_id.is_(None), sa.and_(rr.rectification_on.is_(None), t.rounds.c.end_date < today)),
-                )
+                .where(t.rounds.c.status == RoundStatus.closed.value, sa.true() if again else missing)
                 .order_by(t.rounds.c.id)
             ).scalars()
         )
@@ -138,3 +138,33 @@ def backfill(engine: sa.Engine, today: dt.date | None = None) -> int:
         with audit.writing(engine, _system(), context=f"测评结果归档：轮次 {rid}") as conn:
             record(conn, rid, today)
     return len(todo)
+
+
+# Group rates are stored by the unit's or point type's id ("id:12"), so that a unit renamed since (a town become a
+# street) keeps its rate under its new name; a group that is no unit of the register keeps its name ("name:…").
+
+
+def _ids(conn: sa.Connection) -> dict[str, dict[str, int]]:
+    units = dict(conn.execute(sa.select(t.units.c.name, t.units.c.id)).all())
+    types = dict(conn.execute(sa.select(t.point_types.c.name, t.point_types.c.id)).all())
+    return {"street": units, "unit": units, "point_type": types}
+
+
+def _names(conn: sa.Connection) -> dict[str, dict[str, str]]:
+    return {dim: {f"id:{i}": name for name, i in ids.items()} for dim, ids in _ids(conn).items()}
+
+
+def _keyed(conn: sa.Connection, groups: dict[str, dict[str, float | None]]) -> dict[str, dict[str, float | None]]:
+    ids = _ids(conn)
+    return {
+        dim: {
+            (f"id:{ids[dim][name]}" if name in ids.get(dim, {}) else f"name:{name}"): rate for name, rate in g.items()
+        }
+        for dim, g in groups.items()
+    }
+
+
+def _name(names: dict[str, dict[str, str]], dim: str, key: str) -> str:
+    if key.startswith("id:"):
+        return names.get(dim, {}).get(key, key)
+    return key.removeprefix("name:")

@@ -15,7 +15,7 @@ from pathlib import Path
 import sqlalchemy as sa
 import yaml
 
-from civeval import audit, auth, materials, suggestions, survey
+from civeval import archive, audit, auth, materials, suggestions, survey
 from civeval.models import (
     Actor,
     Answer,
@@ -582,6 +582,8 @@ def build_demo(engine: sa.Engine, seed: int = 1, scale: str = "county", *, with_
     materials.demo_materials(engine, index_id, liaison_unit)  # task breakdown; a few units' uploads, reviewed
     surveyed = survey.demo_survey(engine, seed) if with_rounds else {}  # answers imported from a 问卷星-style xlsx
     suggested = suggestions.demo_suggestions(engine, seed) if with_rounds else {}  # intake → handed → answered
+    if with_rounds:  # the history above was written with past dates, after the rounds closed: record them again
+        archive.backfill(engine, again=True)
     return {
         "rounds": n_rounds,
         "units": len(departments) + len(new_units),

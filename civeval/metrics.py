@@ -109,7 +109,11 @@ def finding_facts_series(
     return _series(conn, actor, dates, only)
 
 
-def _series(conn: sa.Connection, actor: Actor, dates: Iterable[dt.date], only: list) -> dict[dt.date, list]:
+def _series(
+    conn: sa.Connection, actor: Actor, dates: Iterable[dt.date], only: list, *, moving_only: bool = False
+) -> dict[dt.date, list]:
+    """The facts of the findings that ``only`` selects at each date; with ``moving_only``, on each date only those
+    that moved after it (the ones ``rectification_totals`` replays; the others it counts in the database)."""
     dates = sorted(set(dates))
     if not dates:
         return {}
@@ -170,18 +174,22 @@ def _series(conn: sa.Connection, actor: Actor, dates: Iterable[dt.date], only: l
             .order_by(ev.finding_id, ev.id)
         ):
             events.setdefault(e.finding_id, []).append(e)
-    return {d: _facts_at(rows, events, recurrences, ends[d]) for d in dates}
+    return {d: _facts_at(rows, events, recurrences, ends[d], moving_only) for d in dates}
 
 
-def _facts_at(rows: dict, events: dict[int, list], recurrences: list, end: dt.datetime) -> list[FindingFacts]:
+def _facts_at(
+    rows: dict, events: dict[int, list], recurrences: list, end: dt.datetime, moving_only: bool = False
+) -> list[FindingFacts]:
     """Each finding created before ``end`` as it stood then: its current columns when its last event came before
-    ``end``, else what its events up to ``end`` leave it."""
+    ``end`` (left out with ``moving_only``), else what its events up to ``end`` leave it."""
     recurred = {of for of, at in recurrences if at < end}
     out = []
     for fid, r in rows.items():
         if r.created_at >= end:
             continue
         if r.changed_at is not None and r.changed_at < end:  # nothing happened to it since
+            if moving_only:
+                continue
             status = r.status
             if status == "voided":
                 continue
@@ -449,15 +457,10 @@ def _moving_facts(
     only = [f.created_at < last, sa.or_(f.changed_at.is_(None), f.changed_at >= first)]
     if round_id is not None:
         only.append(f.round_id == round_id)
-    changed = dict(conn.execute(sa.select(f.id, f.changed_at).where(*only)).all())
-    if not changed:
-        return {d: [] for d in dates}
-    series = _series(conn, actor, dates, only)
-    out = {}
-    for d in dates:
-        end = audit.local_day_start(d + dt.timedelta(days=1))
-        out[d] = [x for x in series[d] if changed[x.id] is None or changed[x.id] >= end]
-    return out
+    # Which findings moved after a date is decided on the rows read here, once. (A finding moving between this read
+    # and a date's count in the database is left out of that count until the figures are computed again, as any
+    # write makes the dashboard do.)
+    return _series(conn, actor, dates, only, moving_only=True)
 
 
 GROUPS: dict[str, Callable[[FindingFacts], Hashable]] = {

@@ -130,10 +130,19 @@ def test_a_closed_rounds_recorded_figures_give_the_same_dashboard(two_rounds):
         live_r1 = archive.compute(conn, r1)
     assert list(stored) == [r1] and stored[r1] == live_r1
     assert stored[r1].rectification_on == dt.date(2026, 11, 6) and stored[r1].observations > 0
+    with engine.begin() as conn:  # a street renamed since round 1 closed keeps its delta under its new name
+        conn.execute(
+            sa.update(t.units).where(t.units.c.name == "东城街道").values(name="东城新区街道")
+            .execution_options(audit_exempt=True)
+        )  # fmt: skip
+    with engine.connect() as conn:
+        recorded = dashboard.build(conn, admin, r2, AS_OF)
     with engine.begin() as conn:
         conn.execute(sa.delete(t.round_results).execution_options(audit_exempt=True))
     with engine.connect() as conn:
         computed = dashboard.build(conn, admin, r2, AS_OF)
+    renamed = next(r for r in recorded.by_street if r.name == "东城新区街道")
+    assert renamed.delta is not None
     assert recorded.trend == computed.trend and recorded.by_street == computed.by_street
     assert recorded.by_unit == computed.by_unit and recorded.field_delta == computed.field_delta
     assert recorded.previous_scores == replace(computed.previous_scores, **rectified_at(stored[r1]))
