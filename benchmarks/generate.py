@@ -87,18 +87,7 @@ SCALES = {
     "quick": BenchScale("quick", "county", 3, 3_000, 6, 0.05, 0.3),
 }
 
-FAIL_NOTES = [
-    "地面有积水和垃圾",
-    "公益广告破损",
-    "占道经营",
-    "非机动车乱停放",
-    "设施损坏未修复",
-    "宣传栏内容过期",
-    "卫生死角",
-    "无障碍通道被占用",
-    "乱贴乱画",
-    "消防通道堵塞",
-]
+FAIL_NOTES = demo.FAIL_NOTES  # what the demo's inspectors write on a failure
 HAND_SOURCES = ["hotline", "hotline", "snapshot", "snapshot", "leader", "other"]
 HAND_TEXTS = ["市民反映路灯损坏", "随手拍：垃圾桶满溢", "领导督查发现占道经营", "市民反映噪声扰民", "井盖缺失"]
 

@@ -19,6 +19,7 @@ import sqlalchemy as sa
 
 from civeval import audit, composite, metrics, rounds
 from civeval.models import Actor, RoundStatus
+from civeval.permissions import Action, reach
 from civeval.store import schema as t
 
 DIMENSIONS = ("street", "unit", "point_type")
@@ -116,6 +117,13 @@ def load(conn: sa.Connection, round_ids: list[int]) -> dict[int, Summary]:
         )
         for row in conn.execute(sa.select(t.round_results).where(r.round_id.in_(round_ids)))
     }
+
+
+def for_actor(conn: sa.Connection, actor: Actor, round_ids: list[int]) -> dict[int, Summary]:
+    """``load`` for a user who sees the whole city (scores and findings); a user who sees part of it gets none:
+    their figures are computed for their part."""
+    city_wide = reach(actor, Action.view_scores) is None and reach(actor, Action.view_findings) is None
+    return load(conn, round_ids) if city_wide else {}
 
 
 def backfill(engine: sa.Engine, today: dt.date | None = None, *, again: bool = False) -> int:

@@ -187,9 +187,9 @@ def survey_rate(conn: sa.Connection, round_id: int) -> float | None:
 def round_composite(conn: sa.Connection, actor: Actor, round_id: int) -> Composite:
     """The composite of one round with the stored weights (the actor must see scores)."""
     require(actor, Action.view_scores)
-    from civeval import archive, dashboard  # both read this module
+    from civeval import archive  # archive reads this module
 
-    if dashboard._city_wide(actor) and (s := archive.load(conn, [round_id]).get(round_id)):  # a closed round
+    if s := archive.for_actor(conn, actor, [round_id]).get(round_id):  # a closed round's recorded figures
         rates = {"field": s.field_rate, "materials": s.materials_rate, "survey": survey_rate(conn, round_id)}
         return combine(rates, load_settings(conn).part_weights)
     return of_scores(conn, rounds.round_scores(conn, actor, round_id))

@@ -172,16 +172,6 @@ class Dashboard:
 DIMENSIONS = {"street": "街道/镇", "unit": "责任单位", "point_type": "点位类型"}
 
 
-def _city_wide(actor: Actor) -> bool:
-    return reach(actor, Action.view_scores) is None and reach(actor, Action.view_findings) is None
-
-
-def summaries(conn: sa.Connection, actor: Actor, round_ids: Sequence[int]) -> dict[int, archive.Summary]:
-    """The recorded summaries of closed rounds (``civeval.archive``), for a user who sees the whole city; a user who
-    sees part of it gets none (their figures are computed for their part)."""
-    return archive.load(conn, list(round_ids)) if _city_wide(actor) else {}
-
-
 def build(conn: sa.Connection, actor: Actor, round_id: int, as_of: dt.date | None = None) -> Dashboard:
     """Everything the dashboard shows for one round, as it stood at the end of ``as_of`` (default today)."""
     require(actor, Action.view_scores)
@@ -190,7 +180,7 @@ def build(conn: sa.Connection, actor: Actor, round_id: int, as_of: dt.date | Non
     info = scores.round
     history = trend_rounds(conn, info)
     prev_id = rounds.previous_round(conn, round_id)
-    stored = summaries(conn, actor, [i.id for i in history] + ([prev_id] if prev_id is not None else []))
+    stored = archive.for_actor(conn, actor, [i.id for i in history] + ([prev_id] if prev_id is not None else []))
     prev_info, prev = None, None
     if prev_id is not None:
         prev = stored.get(prev_id) or archive.summarize(rounds.round_scores(conn, actor, prev_id))

@@ -299,7 +299,7 @@ def _demo_photo(rng: random.Random) -> tuple[bytes, str]:
     return buf.getvalue(), f"IMG_{rng.randint(1000, 9999)}.jpg"
 
 
-_FAIL_NOTES = [
+FAIL_NOTES = [
     "地面有积水和垃圾",
     "公益广告破损",
     "占道经营",
@@ -320,7 +320,7 @@ def _answer_for(rng: random.Random, standard: Standard, quality: float) -> Answe
     if rng.random() < 0.04:
         return Answer(result=Result.na)
     ok = rng.random() < quality
-    note = "" if ok else rng.choice(_FAIL_NOTES)
+    note = "" if ok else rng.choice(FAIL_NOTES)
     if standard.scoring_mode is ScoringMode.graded:
         grade = Result.A if ok else rng.choice([Result.B, Result.B, Result.C, Result.D])
         return Answer(result=grade, note=note)

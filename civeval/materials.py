@@ -29,8 +29,6 @@ import datetime as dt
 import hashlib
 import io
 import logging
-import math
-import os
 import re
 import struct
 import unicodedata
@@ -167,16 +165,7 @@ _OLE_END = 0xFFFFFFFA  # sector numbers from here up are markers (end of chain, 
 
 def max_document_bytes() -> int:
     """The size limit of one upload: env CIVEVAL_MAX_DOCUMENT_MB megabytes when it is a positive number, else 20."""
-    env = os.environ.get("CIVEVAL_MAX_DOCUMENT_MB", "").strip()
-    if env:
-        try:
-            value = float(env)
-        except ValueError:
-            value = math.nan
-        if math.isfinite(value) and value > 0:
-            return int(value * 1024 * 1024)
-        log.warning("CIVEVAL_MAX_DOCUMENT_MB=%r is not a positive number; using %s", env, MAX_DOCUMENT_MB)
-    return MAX_DOCUMENT_MB * 1024 * 1024
+    return int(photos.positive_env("CIVEVAL_MAX_DOCUMENT_MB", MAX_DOCUMENT_MB) * 1024 * 1024)
 
 
 def _mb(n: int) -> str:

@@ -603,9 +603,10 @@ def distance_m(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
     return 2 * EARTH_RADIUS_M * math.asin(min(1.0, math.sqrt(a)))
 
 
-def distance_limit_m() -> float:
-    """PHOTO_DISTANCE_LIMIT_M, or env CIVEVAL_PHOTO_DISTANCE_M when it is a positive number."""
-    env = os.environ.get("CIVEVAL_PHOTO_DISTANCE_M", "").strip()
+def positive_env(name: str, default: float) -> float:
+    """The environment variable ``name`` when it is a positive number, else ``default`` (a warning when it is set
+    but is not one)."""
+    env = os.environ.get(name, "").strip()
     if env:
         try:
             value = float(env)
@@ -613,8 +614,13 @@ def distance_limit_m() -> float:
             value = math.nan
         if math.isfinite(value) and value > 0:
             return value
-        log.warning("CIVEVAL_PHOTO_DISTANCE_M=%r is not a positive number; using %s", env, PHOTO_DISTANCE_LIMIT_M)
-    return PHOTO_DISTANCE_LIMIT_M
+        log.warning("%s=%r is not a positive number; using %s", name, env, default)
+    return default
+
+
+def distance_limit_m() -> float:
+    """PHOTO_DISTANCE_LIMIT_M, or env CIVEVAL_PHOTO_DISTANCE_M when it is a positive number."""
+    return positive_env("CIVEVAL_PHOTO_DISTANCE_M", PHOTO_DISTANCE_LIMIT_M)
 
 
 def _distance_text(metres: float) -> str:

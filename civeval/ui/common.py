@@ -4,6 +4,7 @@ how an error is shown (``failure``)."""
 from __future__ import annotations
 
 import re
+from collections.abc import Collection
 
 import sqlalchemy as sa
 import streamlit as st
@@ -186,3 +187,16 @@ def picking_table(table, codes: list[str], *, key: str, pick_key: str, column_co
         height=min(38 + 35 * max(len(table), 1), 420),
         column_config={"编号": st.column_config.TextColumn(pinned=True), **column_config},
     )
+
+
+def detail_picker(label: str, codes: list[str], known: Collection[str], *, pick_key: str, **kw) -> str | None:
+    """The select box under a ``picking_table`` that names the item shown in detail (or None). ``codes`` are the
+    listed items; an item picked earlier that the filters now hide stays on top of the options (the one just handled
+    stays on screen), one no longer ``known`` is forgotten. ``kw`` go to ``st.selectbox``."""
+    options = list(codes)
+    picked = st.session_state.get(pick_key)
+    if picked in known and picked not in options:
+        options.insert(0, picked)
+    elif picked not in known:
+        st.session_state[pick_key] = None
+    return st.selectbox(label, options, index=None, key=pick_key, **kw)

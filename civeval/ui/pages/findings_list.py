@@ -206,18 +206,13 @@ common.picking_table(
 # --- one finding -------------------------------------------------------------------------------------------------
 
 by_code = {f.code: f for f in everything}
-options = [f.code for f in shown]
-if st.session_state.get(PICK) in by_code and st.session_state[PICK] not in options:
-    options.insert(0, st.session_state[PICK])  # the finding just handled stays on screen when filtered out
-elif st.session_state.get(PICK) not in by_code:
-    st.session_state[PICK] = None
-pick = st.selectbox(
+pick = common.detail_picker(
     "查看问题",
-    options,
-    index=None,
+    [f.code for f in shown],
+    by_code,
+    pick_key=PICK,
     placeholder="选择一个问题查看详情和办理",
     format_func=lambda c: f"{c} · {by_code[c].status.label} · {fw.point_label(by_code[c])} · {by_code[c].unit}",
-    key=PICK,
 )
 if pick is None:
     st.stop()

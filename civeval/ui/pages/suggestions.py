@@ -300,18 +300,13 @@ common.picking_table(
 # --- one suggestion ------------------------------------------------------------------------------------------------
 
 by_code = {s.code: s for s in everything}
-options = [s.code for s in shown]
-if st.session_state.get(PICK) in by_code and st.session_state[PICK] not in options:
-    options.insert(0, st.session_state[PICK])  # the suggestion just handled stays on screen when filtered out
-elif st.session_state.get(PICK) not in by_code:
-    st.session_state[PICK] = None
-pick = st.selectbox(
+pick = common.detail_picker(
     "查看意见建议",
-    options,
-    index=None,
+    [s.code for s in shown],
+    by_code,
+    pick_key=PICK,
     placeholder="选择一件意见建议查看详情和办理",
     format_func=lambda c: f"{c} · {by_code[c].stage()} · {by_code[c].category} · {by_code[c].where}",
-    key=PICK,
 )
 if pick is None:
     st.stop()
