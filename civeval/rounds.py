@@ -268,6 +268,12 @@ def list_rounds(conn: sa.Connection, actor: Actor) -> list[RoundInfo]:
     return [_info(r, r["n"], r["s"]) for r in conn.execute(q).mappings()]
 
 
+def default_round(infos: Sequence[RoundInfo]) -> RoundInfo | None:
+    """The round a page starts on when none was picked: the first in progress of ``infos`` (newest first), else the
+    newest; None when there is none."""
+    return next((i for i in infos if i.status is RoundStatus.in_progress), infos[0] if infos else None)
+
+
 def get_round(conn: sa.Connection, actor: Actor, round_id: int) -> RoundInfo:
     visible = _visible_round_ids(conn, actor)
     if visible is not None and round_id not in visible:
@@ -1390,6 +1396,7 @@ __all__ = [
     "assign",
     "confirm_draw",
     "create_round",
+    "default_round",
     "get_round",
     "list_rounds",
     "materials_sheets",

@@ -9,10 +9,11 @@ import datetime as dt
 import pytest
 import streamlit as st
 
-from civeval import rounds
+from civeval import auth, rounds
 from civeval.models import Answer, Result, Role
 from civeval.store import open_engine
 from tests import e2e, seed
+from tests.test_latest import wait_until
 from tests.test_pages import frame, texts
 from tests.test_pages_rounds import actors, page, scored_round
 
@@ -65,11 +66,76 @@ def test_the_dashboard_shows_where_we_stand_and_the_change(url):
     streets = frame(at, "街道/镇")
     assert list(streets["街道/镇"]) == ["东城街道", "城关街道"]  # 东城 3/6 → 4/6 passes 城关 (4.48/7)
     assert list(streets["较上轮"]) == ["+16.7", "持平"]
-    units = frame(at, "责任单位")
-    assert list(units["标记"]).count("后三名") == 3
+    with pytest.raises(AssertionError):
+        frame(at, "责任单位")  # only the open tab is drawn
     lost = frame(at, "涉及单位")
     assert list(lost["标准"]) == ["III-3-1", "III-1-1", "III-2-1"]
-    assert at.get("vega_lite_chart")  # trend and map
+    assert len(at.get("vega_lite_chart")) == 1  # the trend; the map is drawn when opened
+    at.session_state["db_tabs"] = "责任单位"
+    at.run()
+    units = frame(at, "责任单位")
+    assert list(units["标记"]).count("后三名") == 3
+    with pytest.raises(AssertionError):
+        frame(at, "街道/镇")
+
+
+def test_the_map_is_drawn_when_opened(url):
+    at = page(url, "dashboard", user="boss")
+    assert "展开后显示地图。" in texts(at)
+    at.session_state["db_map_open"] = True
+    at.run()
+    assert not at.exception and len(at.get("vega_lite_chart")) == 2
+    spec = at.get("vega_lite_chart")[1].proto.spec
+    assert "mercator" in spec and '"pt"' in spec  # the offline map, with points to click
+    assert "点按地图上的圆点" in texts(at)
+    at.session_state["db_unit_losses_open"] = True
+    at.run()
+    assert "不符合的标准" in frame(at, "不符合的标准").columns
+
+
+def test_figures_of_a_moment_ago_are_shown_while_computed_again(url, monkeypatch):
+    """When computing the dashboard is slow (a city's data), a change in the data shows the previous figures, with
+    their time, and computes new ones in the background; the page then shows those."""
+    from civeval.ui import dashboard_widgets as dw
+
+    monkeypatch.setattr(dw, "SLOW_SECONDS", 0.0)  # every computation counts as slow
+    monkeypatch.setattr(dw, "REFRESH_SECONDS", 0.0)
+    st.cache_resource.clear()
+    at = page(url, "dashboard", user="boss")
+    assert {m.label: m.value for m in at.metric}["实地得分率"] == "58.1%"
+    engine = open_engine(url)
+    acts = actors(engine)
+    with engine.connect() as conn:
+        november = rounds.list_rounds(conn, acts["tester"])[0].id
+    who = "insp" if "P002" in [p.point.code for p in _points(engine, acts["insp"], november)] else "insp2"
+    rounds.save_answer(engine, acts[who], november, "P002", "III-1-2", Answer(result=Result.failed))
+    engine.dispose()
+    at.run()
+    assert {m.label: m.value for m in at.metric}["实地得分率"] == "58.1%"  # the figures of a moment ago
+    assert any("数据截至" in c.value and "自动刷新" in c.value for c in at.caption)
+    store = dw._store()
+    (key,) = store._entries
+    wait_until(lambda: not store.refreshing(key))
+    at.run()
+    assert {m.label: m.value for m in at.metric}["实地得分率"] == "54.4%"  # III-1-2 at P002 failed again
+    assert not any("数据截至" in c.value for c in at.caption)
+
+
+def test_the_dashboard_is_prepared_on_the_home_page_for_a_large_round(url):
+    from civeval.ui import dashboard_widgets as dw
+
+    engine = open_engine(url)
+    with engine.connect() as conn:
+        boss = auth.load_actor(conn, auth.get_user(conn, "boss").id)
+    insp = actors(engine)["insp"]
+    assert not dw.prepare(engine, insp)  # may not see it
+    assert not dw.prepare(engine, boss)  # a round of a few points is summed up when opened
+    assert dw.prepare(engine, boss, min_points=1)
+    store = dw._store()
+    wait_until(lambda: len(store._entries) == 1 and not store._background)
+    (key,) = store._entries
+    assert store.peek(key).value.dashboard.round.name == "十一月模拟测评"
+    engine.dispose()
 
 
 def test_the_loss_order_can_be_switched(url):

@@ -23,7 +23,7 @@ import streamlit as st
 from civeval import dashboard, lookup, mapping, scoring
 from civeval.models import Actor, Point, RoundStatus
 from civeval.presentation import NONE
-from civeval.rounds import RoundInfo
+from civeval.rounds import RoundInfo, default_round
 
 CHOSEN_ROUND = "chosen_round_id"  # session key: the round picked last, remembered across the round pages
 LOCAL = dt.timezone(dt.timedelta(hours=8))  # the store keeps naive UTC; China is UTC+8 throughout
@@ -58,7 +58,7 @@ def round_picker(infos: Sequence[RoundInfo], key: str, *, label: str = "测评�
     if chosen in by_id:
         start = ids.index(chosen)
     else:
-        start = next((n for n, i in enumerate(infos) if i.status is RoundStatus.in_progress), 0)
+        start = ids.index(default_round(infos).id)
     picked = st.selectbox(label, ids, index=start, format_func=lambda i: round_label(by_id[i]), key=key)
     st.session_state[CHOSEN_ROUND] = picked
     return by_id[picked]

@@ -29,10 +29,13 @@ with st.container(horizontal=True, key="db_controls", vertical_alignment="bottom
     as_of = st.date_input("统计截至", value=audit.today(), key="db_as_of", format="YYYY-MM-DD", width=150)
 
 try:
-    d = dw.load(engine, actor, info.id, as_of)
+    loaded = dw.load(engine, actor, info.id, as_of)
 except (rounds.RoundError, PermissionDenied, dashboard.DashboardError) as e:
     st.error(str(e), icon=":material/error:")
     st.stop()
+d, figures = loaded.dashboard, loaded.figures
+if loaded.stale:
+    dw.stale_note(engine, actor, loaded)
 
 if not d.scores.records:
     st.info("本轮还没有测评记录。测评员作答后，这里会显示得分和排名。", icon=":material/info:")
@@ -68,14 +71,14 @@ with st.container(horizontal=True, gap="small", key="db_headline"):
     st.metric("逾期", m.overdue, help="统计日期仍未销号、已过整改期限的本轮问题", **card)
     st.metric("整改率", rw.pct(m.rectification_rate), help="应整改问题中已销号的比例", **card)
     st.metric("按期整改率", rw.pct(m.on_time_rate), help="应整改问题中在期限内销号的比例", **card)
-    comp, cyc = dw.load_composite(engine, actor, info.id, as_of)
+    comp, cyc = figures.composite, figures.cycle
     st.metric(
         "综合模拟得分",
         f"{comp.score:.1f}" + ("" if comp.complete else "*"),
         help=comp.sentence() + cyc.sentence(),
         **card,
     )
-    fc = dw.load_forecast(engine, actor, info.id, as_of)
+    fc = figures.forecast
     if fc is not None:
         st.metric(
             "预测得分率 %",  # of the official evaluation; "72–94" fits a card at 1024 px, "72–94%" did not
@@ -86,7 +89,7 @@ with st.container(horizontal=True, gap="small", key="db_headline"):
 
 HEADLINE_ICONS = (":material/flag:", ":material/trending_down:", ":material/build:")  # stand, behind, fix
 with st.container(key="db_headlines"):
-    for icon, line in zip(HEADLINE_ICONS, dashboard.headlines(d), strict=True):
+    for icon, line in zip(HEADLINE_ICONS, loaded.derive("headlines", lambda: dashboard.headlines(d)), strict=True):
         st.markdown(f"{icon} {line}")
     st.markdown(f":material/functions: {comp.sentence()}")
     if fc is not None:
@@ -97,11 +100,17 @@ with st.container(key="db_headlines"):
 
 st.subheader("排名", anchor=False, divider="gray")
 st.caption("得分率（%）与较上轮变化（百分点）；排名超过三个时末三位标“后三名”。点按一行查看明细。")
-tabs = st.tabs(["街道/镇", "责任单位", "点位类型"], key="db_tabs")
+# Only the open tab is drawn (on_change="rerun"): a city's three rankings are hundreds of rows.
+tabs = st.tabs(["街道/镇", "责任单位", "点位类型"], key="db_tabs", on_change="rerun")
 for tab, dim in zip(tabs, ("street", "unit", "point_type"), strict=True):
+    if not tab.open:
+        continue
     with tab:
         name = dashboard.DIMENSIONS[dim]
-        frame = dw.rank_frame(d.ranking(dim), name, with_rect=dim != "point_type")
+        frame = loaded.derive(
+            ("ranking", dim),
+            lambda dim=dim, name=name: dw.rank_frame(d.ranking(dim), name, with_rect=dim != "point_type"),
+        )
         if frame.empty:
             st.caption("没有可排名的测评记录。")
             continue
@@ -161,7 +170,9 @@ order = (
     )
     or losses.LossOrder.lost
 )
-top = losses.standard_losses(d.scores.records, order, limit=dashboard.TOP_LOSSES)
+top = loaded.derive(
+    ("losses", order), lambda: losses.standard_losses(d.scores.records, order, limit=dashboard.TOP_LOSSES)
+)
 if top:
     lost_frame = pd.DataFrame(
         [
@@ -176,43 +187,68 @@ if top:
         key="db_losses",
         column_config={**dw.COLUMNS, "测评标准": st.column_config.TextColumn(width="medium")},
     )
-    units = losses.unit_losses(d.scores.records, order, limit=dashboard.TOP_LOSSES)
-    with st.expander(f"失分最多的单位（前 {len(units)} 个）", icon=":material/apartment:"):
-        unit_frame = pd.DataFrame(
-            [
-                {"单位": x.unit, "失分": round(x.lost, 2), "不符合": x.failures,
-                 "不符合的标准": len(x.standards), "得分率": round((x.rate or 0) * 100, 1)}
-                for x in units
-            ]
-        )  # fmt: skip
-        st.dataframe(
-            unit_frame,
-            hide_index=True,
-            key="db_unit_losses",
-            column_config=dw.COLUMNS,
-        )
+    units = loaded.derive(
+        ("unit_losses", order), lambda: losses.unit_losses(d.scores.records, order, limit=dashboard.TOP_LOSSES)
+    )
+    more = st.expander(
+        f"失分最多的单位（前 {len(units)} 个）",
+        icon=":material/apartment:",
+        key="db_unit_losses_open",
+        on_change="rerun",
+    )
+    with more:
+        if more.open:
+            unit_frame = pd.DataFrame(
+                [
+                    {"单位": x.unit, "失分": round(x.lost, 2), "不符合": x.failures,
+                     "不符合的标准": len(x.standards), "得分率": round((x.rate or 0) * 100, 1)}
+                    for x in units
+                ]
+            )  # fmt: skip
+            st.dataframe(
+                unit_frame,
+                hide_index=True,
+                key="db_unit_losses",
+                column_config=dw.COLUMNS,
+            )
 else:
     st.success("本轮没有失分。", icon=":material/task_alt:")
 
 # --- trend and map -----------------------------------------------------------------------------------------------
 
 st.subheader("趋势", anchor=False, divider="gray")
-dw.trend_chart(d, key="db_trend")
+dw.trend_chart(loaded, key="db_trend")
+
+
+def show_map() -> None:
+    colour_by = (
+        st.segmented_control(
+            "着色",
+            ["result", "open"],
+            format_func={"result": "按得分率", "open": "按未销号问题"}.get,
+            default="result",
+            key="db_map_colour",
+            label_visibility="collapsed",
+        )
+        or "result"
+    )
+    code = dw.points_map(loaded, colour_by, key="db_map")
+    if code:
+        dw.point_history(engine, actor, code, as_of, key="db_map_history")
+    else:
+        st.caption("点按地图上的圆点，查看该点位历次测评和问题。")
+
 
 st.subheader("点位地图", anchor=False, divider="gray")
-colour_by = (
-    st.segmented_control(
-        "着色",
-        ["result", "open"],
-        format_func={"result": "按得分率", "open": "按未销号问题"}.get,
-        default="result",
-        key="db_map_colour",
-        label_visibility="collapsed",
-    )
-    or "result"
+# Drawn when opened: a city's 4,000 points take the browser a third of a second, every time the page is shown.
+where = st.expander(
+    f"本轮 {len(d.points):,} 个点位，按得分率或未销号问题着色",
+    icon=":material/map:",
+    key="db_map_open",
+    on_change="rerun",
 )
-code = dw.points_map(d, colour_by, key="db_map")
-if code:
-    dw.point_history(engine, actor, code, as_of, key="db_map_history")
-else:
-    st.caption("点按地图上的圆点，查看该点位历次测评和问题。")
+with where:
+    if where.open:
+        show_map()
+    else:
+        st.caption("展开后显示地图。")

@@ -4,8 +4,10 @@ import streamlit as st
 
 from civeval.store import repo
 from civeval.ui import common, navigation
+from civeval.ui import dashboard_widgets as dw
 
 common.page("文明城市测评", "测评体系、点位名录和责任单位：创文办日常测评与整改的基础数据。")
+dw.prepare(common.engine(), common.current_actor())  # the dashboard, computed while this page is read
 
 with common.engine().connect() as conn:
     counts = repo.count_rows(conn)
