@@ -58,7 +58,7 @@ def every_figure(engine: sa.Engine, actor, round_id: int, as_of: dt.date) -> das
     """What the dashboard page computes for a round (its cache empty)."""
     with engine.connect() as conn:
         d = dashboard.build(conn, actor, round_id, as_of)
-        forecast.forecast(d.scores.records)
+        forecast.of_scores(d.scores)
         mine = composite.of_scores(conn, d.scores)
         composite.cycle(conn, actor, upto=d.round.start_date, known={d.round.id: mine})
         dashboard.headlines(d)

@@ -17,7 +17,7 @@ from dataclasses import dataclass, replace
 
 import sqlalchemy as sa
 
-from civeval import audit, composite, metrics, rounds
+from civeval import audit, metrics, rounds
 from civeval.models import Actor, RoundStatus
 from civeval.permissions import Action, reach
 from civeval.store import schema as t
@@ -48,7 +48,7 @@ def summarize(scores: rounds.RoundScores) -> Summary:
         observations=len(scores.records),
         field_rate=scores.field.rate,
         overall_rate=scores.overall.rate,
-        materials_rate=composite.materials_rate(scores.records),
+        materials_rate=scores.materials.rate if scores.materials is not None else None,
         groups={
             dim: {str(g.key): g.rate for g in getattr(scores, f"by_{dim}")}
             for dim in DIMENSIONS  # by_street, by_unit, by_point_type

@@ -197,7 +197,8 @@ def round_composite(conn: sa.Connection, actor: Actor, round_id: int) -> Composi
 
 def of_scores(conn: sa.Connection, s: rounds.RoundScores) -> Composite:
     """The composite of a round whose scores are already computed (the dashboard's, the bulletin's)."""
-    rates = {"field": s.field.rate, "materials": materials_rate(s.records), "survey": survey_rate(conn, s.round.id)}
+    materials = s.materials.rate if s.materials is not None else None  # materials_rate(s.records), summed already
+    rates = {"field": s.field.rate, "materials": materials, "survey": survey_rate(conn, s.round.id)}
     return combine(rates, load_settings(conn).part_weights)
 
 

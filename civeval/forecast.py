@@ -126,8 +126,10 @@ def forecast(
     replicates: int = 1000,
     seed: int = 0,
     level: float = 0.95,
+    observed: scoring.FieldScore | None = None,
 ) -> Forecast | None:
     """Forecast the official field score rate from a round's records (``rounds.RoundScores.records``).
+    ``observed``: the round's field score when already computed (``RoundScores.field``), else computed here.
 
     ``strata(record)`` names a point's stratum (its first record's is used); ``strata_name`` is what the sentence
     calls it. Deterministic for a given ``seed``. None (see ``UNAVAILABLE``) when fewer than 2 points were checked
@@ -139,7 +141,8 @@ def forecast(
     if not 0 < level < 1:
         raise ValueError("level must be between 0 and 1")
     field = [r for r in records if r.point_code is not None and r.scored.applicable]
-    observed = scoring.round_field_score(scoring.FieldRecord(r.scored, r.item_code, r.point_code) for r in field)
+    if observed is None:
+        observed = scoring.round_field_score(scoring.FieldRecord(r.scored, r.item_code, r.point_code) for r in field)
     if len({r.point_code for r in field}) < 2 or observed.rate is None:
         return None
     design = _Design(field, strata)
@@ -172,7 +175,12 @@ def forecast(
 def forecast_round(conn: sa.Connection, actor: Actor, round_id: int, **kw) -> Forecast | None:
     """``forecast`` of a stored round's records as ``rounds.round_scores`` gives them to ``actor`` (its
     permissions and scope apply). Keyword arguments go to ``forecast``."""
-    return forecast(rounds.round_scores(conn, actor, round_id).records, **kw)
+    return of_scores(rounds.round_scores(conn, actor, round_id), **kw)
+
+
+def of_scores(scores: rounds.RoundScores, **kw) -> Forecast | None:
+    """``forecast`` of a round whose scores are computed (its field score is not computed again)."""
+    return forecast(scores.records, observed=scores.field, **kw)
 
 
 # --- the weighted statistic -----------------------------------------------------------------------
@@ -299,4 +307,12 @@ def _marks(x: float, *, whole: bool = False) -> str:
     return text.removesuffix(".0") if whole else text
 
 
-__all__ = ["DEFAULT_STRATA_NAME", "UNAVAILABLE", "FieldRecordLike", "Forecast", "forecast", "forecast_round"]
+__all__ = [
+    "DEFAULT_STRATA_NAME",
+    "UNAVAILABLE",
+    "FieldRecordLike",
+    "Forecast",
+    "forecast",
+    "forecast_round",
+    "of_scores",
+]

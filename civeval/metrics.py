@@ -410,12 +410,13 @@ def rectification_totals(
 
 def _settled_source(conn: sa.Connection, actor: Actor) -> tuple[sa.FromClause, list]:
     """The findings joined to their points, and the conditions that keep those within the actor's reach (as
-    ``finding_facts`` does: the finding's unit or its point's street is within reach)."""
+    ``finding_facts`` does: the finding's unit or its point's street is within reach); the findings table alone for
+    the whole city."""
     f = t.findings.c
-    source = t.findings.outerjoin(t.points, t.points.c.id == f.point_id)
     inside = _scope(conn, actor)
     if inside is None:
-        return source, []
+        return t.findings, []  # the whole city: no need of the points (a tenth of the time of the count)
+    source = t.findings.outerjoin(t.points, t.points.c.id == f.point_id)
     ids = list(conn.execute(sa.select(t.units.c.id).where(t.units.c.name.in_(inside))).scalars())
     return source, [sa.or_(f.unit_id.in_(ids), t.points.c.street_id.in_(ids))]
 
@@ -427,6 +428,8 @@ def open_by_point(conn: sa.Connection, actor: Actor, as_of: dt.date) -> dict[str
     f = t.findings.c
     end = audit.local_day_start(as_of + dt.timedelta(days=1))
     source, where = _settled_source(conn, actor)
+    if source is t.findings:
+        source = t.findings.join(t.points, t.points.c.id == f.point_id)
     out = dict(
         conn.execute(
             sa.select(t.points.c.code, sa.func.count())
@@ -526,7 +529,7 @@ def dashboard_report(d, conn: sa.Connection) -> dict:
     from civeval import composite, dashboard, forecast, losses
 
     s, info, facts, as_of = d.scores, d.round, d.round_findings, d.as_of
-    fc = forecast.forecast(s.records)
+    fc = forecast.of_scores(s)
 
     def ranked(rows: list[dashboard.RankRow]) -> list[dict]:
         return [

@@ -1282,6 +1282,7 @@ class RoundScores:
     by_point_type: list[scoring.RankedGroup]
     by_category: list[scoring.RankedGroup]
     records: list[ScoredRecord]
+    materials: scoring.FieldScore | None = None  # the materials observations, scored as the field ones (composite)
 
 
 def round_scores(conn: sa.Connection, actor: Actor, round_id: int) -> RoundScores:
@@ -1302,6 +1303,8 @@ def scores_of(info: RoundInfo, records: list[ScoredRecord]) -> RoundScores:
     dims = ("point", "street", "unit", "point_type", "category")
     groups: dict[str, dict] = {d: {} for d in dims}
     field = scoring.FieldTally()
+    materials = scoring.FieldTally()
+    has_materials = False
     scores: list[float] = []
     fulls: list[float] = []
     failures = 0
@@ -1315,6 +1318,9 @@ def scores_of(info: RoundInfo, records: list[ScoredRecord]) -> RoundScores:
         point = r.point_code and f"{r.point_code} {r.point_name}"
         if point is not None:
             field.add(r.scored, r.item_code, r.point_code)
+        else:
+            materials.add(r.scored, r.item_code, r.unit)
+            has_materials = True
         for dim, key in zip(dims, (point, r.street, r.unit, r.point_type, r.category), strict=True):
             if key is None:
                 continue
@@ -1345,6 +1351,7 @@ def scores_of(info: RoundInfo, records: list[ScoredRecord]) -> RoundScores:
         by_point_type=rates("point_type"),
         by_category=rates("category"),
         records=records,
+        materials=materials.result() if has_materials else None,
     )
 
 

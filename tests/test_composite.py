@@ -65,6 +65,15 @@ def test_a_round_composite_from_its_field_and_materials_scores(world):  # noqa: 
     field = (1.25 + 2 / 3 + 1.98 + 0 + 1) / 9  # tests/test_rounds.py's hand-computed field score
     assert c.rates["field"] == pytest.approx(field)
     assert c.rates["materials"] == 1.0  # III-4-1 passed at 县文明办
+    with engine.connect() as conn:
+        s = rounds.round_scores(conn, admin, rid)
+    assert s.materials.rate == composite.materials_rate(s.records) == 1.0  # summed with the rankings, same rule
+    rounds.save_unit_answer(engine, admin, rid, "县文明办", "III-4-1", Answer(result=Result.failed))
+    with engine.connect() as conn:
+        s = rounds.round_scores(conn, admin, rid)
+        assert s.materials.rate == composite.materials_rate(s.records) == 0.0
+        assert composite.round_composite(conn, admin, rid).rates["materials"] == 0.0
+    rounds.save_unit_answer(engine, admin, rid, "县文明办", "III-4-1", Answer(result=Result.passed))
     assert c.rates["survey"] is None  # no questionnaire for this round
     assert c.score == pytest.approx(40 * field + 40)
     # stored weights

@@ -354,6 +354,7 @@ def test_forecast_of_a_scored_round(engine):
         scores = rounds.round_scores(conn, actors["tester"], rid)
         by_type = forecast_round(conn, actors["tester"], rid)
         pooled = forecast_round(conn, actors["tester"], rid, strata=lambda r: "全部", strata_name="全部点位", seed=5)
+    assert forecast.of_scores(scores) == forecast.forecast(scores.records) == by_type  # the field score reused
     for f in (by_type, pooled):
         assert f.low <= f.estimate <= f.high
         assert f.estimate == scores.field.rate and f.full == scores.field.full == 9

@@ -67,7 +67,7 @@ def compute(engine: sa.Engine, actor: Actor, round_id: int, as_of: dt.date) -> F
         d = dashboard.build(conn, actor, round_id, as_of)
         mine = composite.of_scores(conn, d.scores)
         cyc = composite.cycle(conn, actor, upto=d.round.start_date, known={d.round.id: mine})
-    return Figures(d, forecast.forecast(d.scores.records), mine, cyc)
+    return Figures(d, forecast.of_scores(d.scores), mine, cyc)
 
 
 def _key(engine: sa.Engine, actor: Actor, round_id: int, as_of: dt.date) -> tuple:
