@@ -11,7 +11,7 @@ the sheet, and the page draws again. One answer in five is a failure (its block 
   the way the browser asks (a rerun request naming the block's fragment), through AppTest's script runner: see
   ``fragment_run``.
 - ``PAGE``: the same tap with AppTest's default whole-page rerun: what opening or reloading the point costs, and
-  an upper bound for a tap.
+  an upper bound for a tap. No goal: the goal is the tap's, and a tap in the app reruns its block only.
 - ``STORE``: the store's part alone: resuming the session, ``rounds.save_answer``, ``rounds.point_sheet``.
 """
 
@@ -121,7 +121,15 @@ def run(ctx: Context, db: Database) -> list[Figure]:
     ms = lambda xs: [x * 1000 for x in xs]
     figures = [
         median_figure(FRAGMENT, db.label, ms(fragment), "ms", GOAL, note=f"{about(sheets[0])}; {check}", checks=ok),
-        median_figure(PAGE, db.label, ms(page), "ms", GOAL, note=about(sheets[1]), checks=ok),
+        median_figure(
+            PAGE,
+            db.label,
+            ms(page),
+            "ms",
+            note=f"{about(sheets[1])}; what opening a point costs: a tap in the app reruns its block only (the "
+            "figure above, the goal's)",
+            checks=ok,
+        ),
         median_figure(STORE, db.label, ms(store), "ms", note=about(sheets[2])),
     ]
     for f, used in zip(figures, cpu, strict=True):

@@ -36,7 +36,7 @@ from benchmarks import generate
 BENCH_DIR = Path(__file__).resolve().parent
 PROJECT_ROOT = BENCH_DIR.parent
 RESULTS = BENCH_DIR / "RESULTS.md"
-ORDER = ("dashboard", "scoring", "concurrent", "bulletin", "imports")
+ORDER = ("dashboard", "browser", "scoring", "concurrent", "bulletin", "imports")
 LABELS = {"sqlite": "SQLite", "postgresql": "PostgreSQL"}
 
 

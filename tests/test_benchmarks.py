@@ -72,7 +72,7 @@ def test_the_quick_data_set_holds_what_the_generator_promises(dataset):
         assert (fact.status, fact.deadline, fact.closed_at) == (row.status, row.deadline, row.closed_at), row.code
 
 
-def test_the_quick_benchmark_measures_every_figure_on_sqlite(dataset):
+def test_the_quick_benchmark_measures_every_figure_on_sqlite(dataset, chromium_path):  # the browser's figures too
     text, figures = quick("--db", "sqlite")
     check_table(text, figures, "SQLite")
     assert "PostgreSQL" not in {f.database for f in figures}
@@ -80,7 +80,7 @@ def test_the_quick_benchmark_measures_every_figure_on_sqlite(dataset):
 
 
 @pytest.mark.postgres
-def test_the_quick_benchmark_measures_every_figure_on_postgresql(dataset, pg_server):
+def test_the_quick_benchmark_measures_every_figure_on_postgresql(dataset, pg_server, chromium_path):
     url = pg_server if isinstance(pg_server, str) else pg_server.url
     text, figures = quick("--db", "postgresql", "--pg-url", url)
     check_table(text, figures, "PostgreSQL")
