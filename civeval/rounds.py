@@ -72,24 +72,42 @@ class RoundInfo:
 
 
 @functools.cache
-def _round_row_select(counts: bool) -> sa.Select:
+def _round_row_select(counts: bool, lock: bool = False) -> sa.Select:
     """A round (``:round_id``), with its counts of drawn and submitted points when ``counts`` (both from
-    ix_round_points_round_inspector alone)."""
+    ix_round_points_round_inspector alone); with ``lock``, its row held as ``_open_round`` holds it."""
     if not counts:
-        return sa.select(t.rounds).where(t.rounds.c.id == sa.bindparam("round_id"))
-    mine = t.round_points.c.round_id == t.rounds.c.id
-    n = sa.select(sa.func.count()).select_from(t.round_points).where(mine).scalar_subquery()
-    s = sa.select(sa.func.count(t.round_points.c.submitted_at)).where(mine).scalar_subquery()
-    return sa.select(t.rounds, n.label("n"), s.label("s")).where(t.rounds.c.id == sa.bindparam("round_id"))
+        q = sa.select(t.rounds).where(t.rounds.c.id == sa.bindparam("round_id"))
+    else:
+        mine = t.round_points.c.round_id == t.rounds.c.id
+        n = sa.select(sa.func.count()).select_from(t.round_points).where(mine).scalar_subquery()
+        s = sa.select(sa.func.count(t.round_points.c.submitted_at)).where(mine).scalar_subquery()
+        q = sa.select(t.rounds, n.label("n"), s.label("s")).where(t.rounds.c.id == sa.bindparam("round_id"))
+    return _held(q) if lock else q
 
 
-def _round_row(conn: sa.Connection, round_id: int, *, counts: bool = True) -> RoundInfo:
+def _held(q: sa.Select) -> sa.Select:
+    """``q`` holding the round's row until the transaction ends, against a change of its status: PostgreSQL's
+    ``FOR KEY SHARE OF rounds`` (the lock a foreign key check takes; writers do not wait for each other), which
+    ``set_status``'s ``FOR UPDATE`` waits for. SQLite runs one write at a time and ignores it."""
+    return q.with_for_update(read=True, key_share=True, of=t.rounds)
+
+
+def _round_row(conn: sa.Connection, round_id: int, *, counts: bool = True, lock: bool = False) -> RoundInfo:
     """The round; without ``counts`` its n_points and n_submitted are left 0 (a write checking the round needs
     neither, and saving an answer is the app's most frequent write)."""
-    r = conn.execute(_round_row_select(counts), {"round_id": round_id}).mappings().first()
+    r = conn.execute(_round_row_select(counts, lock), {"round_id": round_id}).mappings().first()
     if r is None:
         raise RoundError(f"测评轮次 {round_id} 不存在")
     return _info(r, r["n"], r["s"]) if counts else _info(r)
+
+
+def _open_round(conn: sa.Connection, round_id: int, *, counts: bool = True) -> RoundInfo:
+    """The round a write is about to change, refused unless it is open, and held open until the write commits: a
+    round being closed waits for the writes under way, whose answers then count in the figures recorded at its
+    close (``civeval.archive``) and reach its gap list; a write after that finds it closed."""
+    info = _round_row(conn, round_id, counts=counts, lock=True)
+    _require_open(info)
+    return info
 
 
 def _info(r, n: int = 0, s: int = 0) -> RoundInfo:
@@ -285,6 +303,9 @@ def set_status(engine: sa.Engine, actor: Actor, round_id: int, status: RoundStat
     """planned → in progress → closed; a closed round may be reopened to in progress with a reason."""
     require(actor, Action.manage_rounds)
     with audit.writing(engine, actor, context=f"轮次状态 {round_id} → {status.label}", reason=reason) as conn:
+        # Waits for the writes to the round under way (``_open_round``); later ones wait for this, then find the
+        # new status. (PostgreSQL; SQLite runs one write at a time.)
+        conn.execute(sa.select(t.rounds.c.id).where(t.rounds.c.id == round_id).with_for_update(of=t.rounds))
         info = _round_row(conn, round_id)
         allowed = {
             RoundStatus.planned: {RoundStatus.in_progress},
@@ -474,8 +495,7 @@ def assign(
     by street; for an unannounced round also set each point's visit day. Returns inspector -> point codes."""
     require(actor, Action.manage_rounds)
     with audit.writing(engine, actor, context=f"分配点位 轮次{round_id}") as conn:
-        info = _round_row(conn, round_id)
-        _require_open(info)
+        info = _open_round(conn, round_id)
         index, _ = round_index(conn, info.index_id)
         workload = sampling.workload_by_type(index)
         rows = list(conn.execute(_round_points_query(round_id)).mappings())
@@ -519,7 +539,7 @@ def reassign(
     """Hand one point to another inspector (or to nobody), optionally with a visit day."""
     require(actor, Action.manage_rounds)
     with audit.writing(engine, actor, context=f"改派点位 {point_code} 轮次{round_id}") as conn:
-        _require_open(_round_row(conn, round_id))
+        _open_round(conn, round_id)
         uid = _user_id(conn, inspector) if inspector else None
         done = conn.execute(
             sa.update(t.round_points)
@@ -672,6 +692,7 @@ def _save_target_select() -> sa.Select:
             .outerjoin(o, sa.and_(o.c.round_id == r.c.id, o.c.point_id == p.c.id, o.c.standard_id == s.c.id))
         )
         .where(r.c.id == sa.bindparam("round_id"))
+        .with_for_update(read=True, key_share=True, of=r)  # as _held: the round held open until the save commits
     )
 
 
@@ -1027,8 +1048,7 @@ def add_photo(
     """Attach a photo to the answer of a standard at a point (answer first). Returns the photo id."""
     prepared = photos.prepare(data, filename)  # refuses non-images, corrupt and oversized files
     with audit.writing(engine, actor, context=f"上传照片 轮次{round_id} {point_code} {standard_code}") as conn:
-        info = _round_row(conn, round_id)
-        _require_open(info)
+        info = _open_round(conn, round_id)
         pid = _point_id(conn, point_code)
         _may_score(conn, actor, info, pid)
         _, ids = round_index(conn, info.index_id)
@@ -1074,8 +1094,7 @@ def remove_photo(
     with audit.writing(
         engine, actor, context=f"删除照片 轮次{round_id} {point_code} {standard_code}", reason=reason
     ) as conn:
-        info = _round_row(conn, round_id)
-        _require_open(info)
+        info = _open_round(conn, round_id)
         pid = _point_id(conn, point_code)
         _may_score(conn, actor, info, pid)
         _, ids = round_index(conn, info.index_id)
@@ -1100,8 +1119,7 @@ def submit_point(engine: sa.Engine, actor: Actor, round_id: int, point_code: str
     if missing := sheet.missing():
         raise RoundError("不能提交：\n" + "\n".join(missing))
     with audit.writing(engine, actor, context=f"提交点位 轮次{round_id} {point_code}") as conn:
-        info = _round_row(conn, round_id)
-        _require_open(info)
+        info = _open_round(conn, round_id)
         pid = _point_id(conn, point_code)
         _may_score(conn, actor, info, pid)
         conn.execute(
@@ -1162,8 +1180,7 @@ def save_unit_answer(
     require(actor, Action.review_materials)
     reason = limits.check_text(reason, limits.REASON, "修改原因", RoundError)
     with audit.writing(engine, actor, context=f"材料审核 轮次{round_id} {unit} {standard_code}", reason=reason) as conn:
-        info = _round_row(conn, round_id)
-        _require_open(info)
+        info = _open_round(conn, round_id)
         index, ids = round_index(conn, info.index_id)
         standard = index.standard(standard_code)
         if standard is None or standard not in [s for _, _, s in materials_standards(index)]:
@@ -1484,8 +1501,7 @@ def save_answers(
     """
     context = context or f"批量打分 轮次{round_id}"
     with audit.writing(engine, actor, context=context, reason=reason) as conn:
-        info = _round_row(conn, round_id, counts=False)
-        _require_open(info)
+        info = _open_round(conn, round_id, counts=False)
         index, ids = round_index(conn, info.index_id)
         drawn = {
             r.code: r

@@ -7,11 +7,13 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+import threading
 
 import pytest
 from PIL import Image
 
 from civeval import audit, auth, rounds
+from civeval.metrics import finding_facts
 from civeval.models import Actor, Answer, Grant, Quota, Result, Role, RoundKind, RoundStatus, SamplePlan
 from civeval.permissions import PermissionDenied
 from tests import seed
@@ -308,3 +310,51 @@ def test_submitted_failures_reach_the_right_units_gap_list(world):
     with engine.connect() as conn:
         [again] = findings.list_findings(conn, actors["tester"], round_id=rid2)
     assert again.recurrence_of == code and again.source.value == "patrol"
+
+
+def test_closing_a_round_waits_for_the_answers_being_saved(world, monkeypatch):
+    """An answer whose save passed the round's status check before the round was closed commits before the close
+    goes on, so that it counts in the figures recorded at the close and reaches the gap list; an answer after the
+    close is refused. (On PostgreSQL the round's row is held by the save, FOR KEY SHARE, and taken FOR UPDATE by
+    the close; on SQLite writes queue one at a time.)"""
+    from civeval import archive
+
+    engine, actors, rid = world
+    plan = draw_and_assign(engine, actors, rid)
+    answer_everything(engine, actors, rid, plan)
+    checked, release = threading.Event(), threading.Event()
+    upsert = rounds._upsert
+
+    def paused(*args, **kwargs):  # the save has read and checked the round: it waits here, inside its transaction
+        checked.set()
+        assert release.wait(20)
+        return upsert(*args, **kwargs)
+
+    monkeypatch.setattr(rounds, "_upsert", paused)
+    p004 = actors[owner(plan, "P004")]
+    saving = threading.Thread(
+        target=rounds.save_answer,
+        args=(engine, p004, rid, "P004", "III-1-2", Answer(result=Result.failed, note="井盖缺失")),
+    )
+    saving.start()
+    assert checked.wait(20)
+    monkeypatch.setattr(rounds, "_upsert", upsert)
+    closing = threading.Thread(target=rounds.set_status, args=(engine, actors["tester"], rid, RoundStatus.closed))
+    closing.start()
+    closing.join(0.5)
+    assert closing.is_alive()  # the close waits for the save under way
+    release.set()
+    saving.join(20)
+    closing.join(20)
+    assert not saving.is_alive() and not closing.is_alive()
+    with engine.connect() as conn:
+        recorded = archive.load(conn, [rid])[rid]
+        live = rounds.round_scores(conn, actors["tester"], rid)
+        gaps = {(f.point_code, f.standard) for f in finding_facts(conn, actors["tester"], dt.date(2026, 12, 1))}
+    (changed,) = [r for r in live.records if (r.point_code, r.standard.code) == ("P004", "III-1-2")]
+    assert changed.failed  # the answer changed while closing (it had passed) is in the round's scores …
+    assert recorded.observations == len(live.records) == 9
+    assert recorded.field_rate == live.field.rate  # … and in the figures recorded at the close
+    assert ("P004", "III-1-2") in gaps  # its failure reached the gap list at the close
+    with pytest.raises(rounds.RoundError, match="已结束"):
+        rounds.save_answer(engine, p004, rid, "P004", "III-1-2", Answer(result=Result.passed))
