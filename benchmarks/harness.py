@@ -189,7 +189,7 @@ class Database:
                 seconds, _ = timed(lambda: generate.load_postgres(self.ctx.dataset.path, url))
                 self.ctx.log(f"  loaded in {seconds:.0f} s")
                 self._dataset_url = url
-                self.ctx.setup["load of the data set into PostgreSQL (COPY, then ANALYZE)"] = seconds
+                self.ctx.setup["load of the data set into PostgreSQL (COPY, then VACUUM and ANALYZE)"] = seconds
         return self._dataset_url
 
     def fresh_url(self, template: str = "empty") -> str:
