@@ -91,7 +91,7 @@ def run(ctx: Context, db: Database) -> list[Figure]:
         median_figure(OPEN, db.label, opened, "s", GOAL, note="signed in as the leader; the map drawn when opened"),
         median_figure(STALE, db.label, stale, "s", GOAL, note=f"one answer saved before each opening; {shown}"),
         median_figure(FIRST, db.label, [first], "s", note="one run; the figures are computed while the page waits"),
-        median_figure(RELOAD, db.label, reload, "s", note=f"the app's scripts loaded again; median of {len(reload)}"),
+        median_figure(RELOAD, db.label, reload, "s", note="the app's scripts loaded again, a new session"),
     ]
 
 
