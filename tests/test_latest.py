@@ -139,3 +139,14 @@ def test_derived_things_are_made_once_per_computation():
     for _ in range(3):
         got.computed.derive("chart", lambda: made.append(1) or len(made))
     assert made == [1]
+
+
+def test_prepare_leaves_figures_computed_a_moment_ago():
+    store = Latest(refresh_every=30)
+    started = time.time()
+    store.get("k", 1, Counter())
+    compute = Counter()
+    assert not store.prepare("k", 2, compute, now=started + 10)  # changed data, but computed 10 s ago
+    assert store.prepare("k", 2, compute, now=started + 31)
+    wait_until(lambda: not store.refreshing("k"))
+    assert compute.runs == 1 and store.peek("k").version == 2

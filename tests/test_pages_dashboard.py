@@ -9,7 +9,7 @@ import datetime as dt
 import pytest
 import streamlit as st
 
-from civeval import auth, rounds
+from civeval import audit, auth, rounds
 from civeval.models import Answer, Result, Role
 from civeval.store import open_engine
 from tests import e2e, seed
@@ -198,3 +198,22 @@ def test_the_dashboard_fits_the_screen_and_drills_down(tmp_path, chromium_path, 
         history.locator("[data-testid=stVegaLiteChart]").first.wait_for()  # the point's rate across both rounds
         assert e2e.horizontal_overflow(p) <= 0
         e2e.screenshot(p, f"dashboard-drill-{size}")
+
+
+def test_the_login_page_prepares_the_city_dashboard_for_whoever_signs_in(url, monkeypatch):
+    from streamlit.testing.v1 import AppTest
+
+    from civeval.ui import dashboard_widgets as dw
+    from tests.test_pages import APP
+
+    monkeypatch.setattr(dw, "PREPARE_POINTS", 1)  # the seeded round counts as large
+    at = AppTest.from_file(APP, default_timeout=30).run()  # nobody signed in: the login page
+    assert at.text_input(key="login_username")
+    store = dw._store()
+    wait_until(lambda: len(store._entries) == 1 and not store._background)
+    ((_, who, _, as_of),) = store._entries
+    prepared = next(iter(store._entries.values()))
+    assert who == "city" and as_of == audit.today()
+    at = page(url, "dashboard", user="boss")  # a leader of the whole city: the figures prepared are shown
+    assert store.peek(next(iter(store._entries))) is prepared and len(store._entries) == 1
+    assert {m.label: m.value for m in at.metric}["实地得分率"] == "58.1%"

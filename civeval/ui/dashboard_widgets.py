@@ -102,17 +102,18 @@ def _who(actor: Actor) -> str:
 PREPARE_POINTS = 500  # a round this large takes a second or more to sum up: worth starting before it is opened
 
 
-def prepare(engine: sa.Engine, actor: Actor, *, min_points: int = PREPARE_POINTS) -> bool:
+def prepare(engine: sa.Engine, actor: Actor, *, min_points: int | None = None) -> bool:
     """Start computing the dashboard the user will see first (the round the picker starts on, today), in the
-    background, if the user may see it and its round has at least ``min_points`` points: called on the home page,
-    where a leader lands on signing in. True when a computation was started."""
+    background, if the user may see it and its round has at least ``min_points`` points: called on the login page
+    (as the system, for the city-wide figures: whoever signs in next) and on the home page a leader lands on. True
+    when a computation was started."""
     if not (allowed(actor, Action.view_scores) and allowed(actor, Action.view_findings)):
         return False
     with engine.connect() as conn:
         infos = rounds.list_rounds(conn, actor)
         version = audit.data_version(conn)
     info = rounds.default_round(infos)
-    if info is None or info.n_points < min_points:
+    if info is None or info.n_points < (PREPARE_POINTS if min_points is None else min_points):
         return False
     today = audit.today()
     return _store().prepare(

@@ -93,12 +93,14 @@ class Latest:
         with self._lock:
             return key in self._background
 
-    def prepare(self, key: Hashable, version: int, compute: Callable[[], Any]) -> bool:
-        """Start computing ``key`` in the background unless it is known at ``version`` or already computing (e.g.
-        at sign-in, so that the dashboard is ready when opened). True when a computation was started."""
+    def prepare(self, key: Hashable, version: int, compute: Callable[[], Any], *, now: float | None = None) -> bool:
+        """Start computing ``key`` in the background unless it is known at ``version``, was computed less than
+        ``refresh_every`` seconds ago, or is computing (e.g. at sign-in, so that the dashboard is ready when
+        opened). True when a computation was started."""
+        now = time.time() if now is None else now
         with self._lock:
             e = self._entries.get(key)
-        if e is not None and e.version >= version:
+        if e is not None and (e.version >= version or now - e.at < self.refresh_every):
             return False
         return self._refresh_in_background(key, version, compute)
 
