@@ -17,7 +17,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 from contextvars import ContextVar
 from decimal import Decimal
@@ -306,10 +306,16 @@ def _after_execute(conn, clause, multiparams, params, execution_options, result)
 _INSERT_ENTRY = sa.insert(t.audit_log)
 
 
-def data_version(conn: sa.Connection) -> int:
+def data_version(conn: sa.Connection, *, excluding: Sequence[str] = ()) -> int:
     """A number that grows with every audited write (the last audit entry's id): a cache of figures keyed by it is
-    stale as soon as anything it was computed from changes."""
-    return conn.execute(sa.select(sa.func.coalesce(sa.func.max(t.audit_log.c.id), 0))).scalar_one()
+    stale as soon as anything it was computed from changes. ``excluding``: tables whose writes the figures do not
+    depend on (a sign-in updates ``users``), so that they leave the number as it was."""
+    a = t.audit_log.c
+    if not excluding:
+        return conn.execute(sa.select(sa.func.coalesce(sa.func.max(a.id), 0))).scalar_one()
+    # the newest entry of another table: walked back from the newest id, so it stops at the first one
+    q = sa.select(a.id).where(a.table_name.not_in(list(excluding))).order_by(a.id.desc()).limit(1)
+    return conn.execute(q).scalar_one_or_none() or 0
 
 
 def read_log(

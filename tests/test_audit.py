@@ -127,3 +127,18 @@ def test_every_kind_of_write_is_logged_with_its_author(engine, tmp_path):
         assert (table, "test-admin") in tables, table
     assert ("users", "system:登录") in tables  # the log-in's last_login_at
     assert any(e["context"] == "导入测评体系 index.yaml" for e in entries)
+
+
+def test_the_data_version_grows_with_each_write_and_can_leave_sign_ins_out(engine):
+    from tests import seed
+
+    seed.add_users(engine, {"boss": (Role.leader, None)})
+    with engine.connect() as conn:
+        before, figures = audit.data_version(conn), audit.data_version(conn, excluding=("users",))
+    auth.authenticate(engine, "boss", seed.PASSWORD)  # a sign-in records the last login: an audited update of users
+    with engine.connect() as conn:
+        assert audit.data_version(conn) > before
+        assert audit.data_version(conn, excluding=("users",)) == figures
+    save_unit(engine, ADMIN, Unit(code="D09", name="县园林局"))
+    with engine.connect() as conn:
+        assert audit.data_version(conn, excluding=("users",)) == audit.data_version(conn) > figures

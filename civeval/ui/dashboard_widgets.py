@@ -57,6 +57,7 @@ def _store() -> latest.Latest:
     return latest.Latest(slow=SLOW_SECONDS, max_age=MAX_AGE_SECONDS, refresh_every=REFRESH_SECONDS, max_entries=24)
 
 
+NOT_FIGURES = ("users",)  # written at every sign-in (last login): no figure of the dashboard comes from them
 SLOW_SECONDS = 1.0  # a dashboard that took this long to compute is shown from its previous computation meanwhile,
 MAX_AGE_SECONDS = 120.0  # if that one is at most this old,
 REFRESH_SECONDS = 30.0  # and computed again once it is this old
@@ -84,7 +85,7 @@ def load(engine: sa.Engine, actor: Actor, round_id: int, as_of: dt.date, *, wait
     require(actor, Action.view_scores)
     require(actor, Action.view_findings)
     with engine.connect() as conn:
-        version = audit.data_version(conn)
+        version = audit.data_version(conn, excluding=NOT_FIGURES)
     key = _key(engine, actor, round_id, as_of)
     store, make = _store(), lambda: compute(engine, actor, round_id, as_of)
     if not wait:
@@ -111,7 +112,7 @@ def prepare(engine: sa.Engine, actor: Actor, *, min_points: int | None = None) -
         return False
     with engine.connect() as conn:
         infos = rounds.list_rounds(conn, actor)
-        version = audit.data_version(conn)
+        version = audit.data_version(conn, excluding=NOT_FIGURES)
     info = rounds.default_round(infos)
     if info is None or info.n_points < (PREPARE_POINTS if min_points is None else min_points):
         return False
