@@ -54,7 +54,7 @@ def test_the_dashboard_shows_where_we_stand_and_the_change(url):
     cards = {m.label: m for m in at.metric}
     # November: III-1-2 now 2 of 2 → field 1.25 + 1 + 1.98 + 0 + 1 = 5.23 of 9 = 58.1%; October 4.8967 / 9 = 54.4%
     assert cards["实地得分率"].value == "58.1%"
-    assert cards["实地得分率"].delta == "+3.7 个百分点"
+    assert cards["实地得分率"].delta == "+3.7 百分点"
     assert {"未销号问题", "逾期", "整改率", "按期整改率", "预测得分率 %"} <= set(cards)
     # composite: field 58.1% × 40 = 23.2, no materials, no survey yet (marked *)
     assert cards["综合模拟得分"].value == "23.2*"
