@@ -5,8 +5,9 @@ civeval.dashboard's.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
 import altair as alt
@@ -138,6 +139,15 @@ def stale_note(engine: sa.Engine, actor: Actor, loaded: Loaded) -> None:
         )
 
     watch()
+
+
+@contextlib.contextmanager
+def drawn_when_open(label: str, *, icon: str, key: str) -> Iterator[bool]:
+    """An expander whose content is drawn only while it is open (opening it reruns the page): yields whether it
+    is, for ``if shown:`` around the content."""
+    box = st.expander(label, icon=icon, key=key, on_change="rerun")
+    with box:
+        yield box.open
 
 
 def pp(delta: float | None) -> str:

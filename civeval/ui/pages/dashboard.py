@@ -190,14 +190,10 @@ if top:
     units = loaded.derive(
         ("unit_losses", order), lambda: losses.unit_losses(d.scores.records, order, limit=dashboard.TOP_LOSSES)
     )
-    more = st.expander(
-        f"失分最多的单位（前 {len(units)} 个）",
-        icon=":material/apartment:",
-        key="db_unit_losses_open",
-        on_change="rerun",
-    )
-    with more:
-        if more.open:
+    with dw.drawn_when_open(
+        f"失分最多的单位（前 {len(units)} 个）", icon=":material/apartment:", key="db_unit_losses_open"
+    ) as shown:
+        if shown:
             unit_frame = pd.DataFrame(
                 [
                     {"单位": x.unit, "失分": round(x.lost, 2), "不符合": x.failures,
@@ -241,14 +237,10 @@ def show_map() -> None:
 
 st.subheader("点位地图", anchor=False, divider="gray")
 # Drawn when opened: a city's 4,000 points take the browser a third of a second, every time the page is shown.
-where = st.expander(
-    f"本轮 {len(d.points):,} 个点位，按得分率或未销号问题着色",
-    icon=":material/map:",
-    key="db_map_open",
-    on_change="rerun",
-)
-with where:
-    if where.open:
+with dw.drawn_when_open(
+    f"本轮 {len(d.points):,} 个点位，按得分率或未销号问题着色", icon=":material/map:", key="db_map_open"
+) as shown:
+    if shown:
         show_map()
     else:
         st.caption("展开后显示地图。")
