@@ -245,6 +245,7 @@ class Context:
     setup: dict[str, float] = field(default_factory=dict)  # seconds of preparation steps, for the header
     kinds: tuple[str, ...] = ("sqlite", "postgresql")  # the database products asked for
     load: list[float] = field(default_factory=list)  # 1-minute load average as each measurement started
+    settled: list[float] = field(default_factory=list)  # seconds waited for a quiet machine before each
     setup_objects: dict[str, object] = field(default_factory=dict)  # what measurements prepare once per run
     _dbs: dict[str, Database] = field(default_factory=dict)
 
@@ -275,6 +276,35 @@ def measurements(only: Sequence[str] = ()) -> list[ModuleType]:
     return [importlib.import_module(f"benchmarks.bench_{n}") for n in names]
 
 
+def busy_cores(seconds: float = 1.0) -> float:
+    """How many cores' worth of work the machine did over ``seconds`` (all its processes, from /proc/stat)."""
+
+    def sample() -> tuple[int, int]:
+        with open("/proc/stat") as f:
+            fields = [int(x) for x in f.readline().split()[1:]]
+        idle = fields[3] + fields[4]  # idle, iowait
+        return sum(fields), idle
+
+    total0, idle0 = sample()
+    time.sleep(seconds)
+    total1, idle1 = sample()
+    elapsed = total1 - total0
+    cores = os.cpu_count() or 1
+    return cores * (1 - (idle1 - idle0) / elapsed) if elapsed else 0.0
+
+
+def settle(quiet: float = 0.3, longest: float = 60.0) -> float:
+    """Wait until the machine is quiet (less than ``quiet`` of a core busy over a second) or ``longest`` seconds
+    have passed: what the previous measurement left running (a browser closing, PostgreSQL writing its checkpoint)
+    must not be measured with the next one. Returns the seconds waited."""
+    if not os.path.exists("/proc/stat"):
+        return 0.0
+    t0 = time.perf_counter()
+    while busy_cores() >= quiet and time.perf_counter() - t0 < longest:
+        pass
+    return time.perf_counter() - t0
+
+
 def run_all(ctx: Context, modules: Sequence[ModuleType]) -> list[Figure]:
     """Run every measurement on each database it uses; a failure becomes an error row, never a stop."""
     figures: list[Figure] = []
@@ -283,6 +313,8 @@ def run_all(ctx: Context, modules: Sequence[ModuleType]) -> list[Figure]:
         targets: list[Database | None] = list(ctx.databases()) if uses_db else [None]
         for db in targets:
             label = db.label if db else "—"
+            if not ctx.quick:  # quick mode runs inside the test suite, beside other tests: never quiet
+                ctx.settled.append(settle())
             ctx.load.append(os.getloadavg()[0])
             ctx.log(f"{module.NAME} on {label} … (load average {ctx.load[-1]:.1f})")
             t0 = time.perf_counter()
@@ -346,6 +378,12 @@ def header(ctx: Context, pg_version: str | None) -> list[str]:
         f"- load average (1 min) of the machine when each measurement started: {load} "
         f"(above {m['cores']}: other work competed for the cores, and figures are slower than on a quiet machine)"
     )
+    if ctx.settled:
+        waited = ", ".join(f"{x:.0f}" for x in ctx.settled)
+        lines.append(
+            f"- seconds waited before each measurement for the machine to be quiet (under 0.3 of a core busy, at "
+            f"most 60 s): {waited}"
+        )
     lines.append(f"- each figure is the median of its runs ({ctx.repeat} unless the notes say otherwise)")
     return lines
 
