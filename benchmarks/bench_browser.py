@@ -25,6 +25,7 @@ from benchmarks.harness import Context, Database, Figure, Goal, median_figure
 from civeval import auth, demo, rounds
 from civeval.models import Answer, Result, ScoringMode
 from civeval.store import open_engine
+from tests import e2e  # Playwright and the app's server, as the browser tests use them (Playwright loaded on use)
 
 NAME = "browser"
 OPEN = "browser: dashboard opened from the menu, its figures computed (Chromium, 1024×768)"
@@ -41,8 +42,6 @@ HEADLINE = ".st-key-db_headline"
 def run(ctx: Context, db: Database) -> list[Figure]:
     if not CHROMIUM.exists():
         return [Figure(n, db.label, None, "", skipped=f"no Chromium at {CHROMIUM}") for n in FIGURES]
-    from tests import e2e  # Playwright and the app's server, as the browser tests use them
-
     url = db.dataset_url()
     inspector = sorted(db.untouched())[0]
     (code,) = db.claim_points(inspector, 1)
@@ -105,8 +104,6 @@ def _answer(standard, n: int) -> Answer:
 
 def _away(page) -> None:
     """Leave the dashboard for a small page (the account page), as a leader moves around the app."""
-    from tests import e2e
-
     page.locator('[data-testid="stSidebarNav"] a[href$="/account"]').click()
     e2e.wait_idle(page)
 
@@ -120,8 +117,6 @@ def _open(page) -> float:
 
 def _wait(page) -> None:
     """The headline figures shown and the script finished (checked again after a frame: a rerun may follow)."""
-    from tests import e2e
-
     page.wait_for_selector(HEADLINE)
     for _ in range(2):
         page.wait_for_timeout(16)

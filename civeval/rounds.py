@@ -666,7 +666,7 @@ def _save_target_select() -> sa.Select:
     answer stored so far for the round index's standard ``:standard_code`` (``answer_id`` NULL when none).
     Every join is on a primary or unique key."""
     r, p, pt, rp, s, o = t.rounds, t.points, t.point_types, t.round_points, t.standards, t.observations
-    return (
+    return _held(  # the round held open until the save commits
         sa.select(
             r.c.name,
             r.c.kind,
@@ -692,7 +692,6 @@ def _save_target_select() -> sa.Select:
             .outerjoin(o, sa.and_(o.c.round_id == r.c.id, o.c.point_id == p.c.id, o.c.standard_id == s.c.id))
         )
         .where(r.c.id == sa.bindparam("round_id"))
-        .with_for_update(read=True, key_share=True, of=r)  # as _held: the round held open until the save commits
     )
 
 

@@ -136,7 +136,9 @@ class Latest:
                     e = old  # a newer one landed meanwhile
                 self._entries[key] = e
                 while len(self._entries) > self.max_entries:
-                    del self._entries[next(iter(self._entries))]
+                    gone = next(iter(self._entries))
+                    del self._entries[gone]
+                    self._key_locks.pop(gone, None)  # asked again, it gets a new one
             return e
 
     def _refresh_in_background(self, key: Hashable, version: int, compute: Callable[[], Any]) -> bool:
